@@ -1,0 +1,58 @@
+"""`rft-evals` command line: a registry of subcommands. Hydra-driven commands take `key=value` overrides;
+the others take ordinary flags."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+USAGE = """usage: rft-evals COMMAND [ARGS]
+
+commands:
+  run      evaluate candidates on a task (Hydra overrides: task=... candidates=... limit=... seed=...)
+  data     fetch or check the data sets (rft-evals data fetch [--from DIR] | rft-evals data check)
+
+`rft-evals COMMAND --help` tells more.
+"""
+
+
+def _run(argv: list[str]) -> int:
+    from evals.run_command import hydra_main
+
+    # Hydra reads sys.argv itself; present the overrides as if `rft-evals run` were the program.
+    sys.argv = [f"{sys.argv[0]} run", *argv]
+    hydra_main()
+    return 0
+
+
+def _data(argv: list[str]) -> int:
+    from evals.data_cli import add_data_commands
+
+    parser = argparse.ArgumentParser(prog="rft-evals data", description="Fetch or check the data sets.")
+    add_data_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "run": _run,
+    "data": _data,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    command = COMMANDS.get(argv[0])
+    if command is None:
+        print(f"rft-evals: unknown command {argv[0]!r}; choose one of {', '.join(COMMANDS)}\n", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
+        return 2
+    return command(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

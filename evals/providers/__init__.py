@@ -1,0 +1,1 @@
+"""Candidate model providers. Each module registers one provider kind; see registry.py."""

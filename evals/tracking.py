@@ -1,0 +1,100 @@
+"""MLflow logging: one parent run per invocation, one nested run per candidate. Everything logged passes
+through evals/redact.py first."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evals.redact import flatten, redact, redact_text
+
+log = logging.getLogger(__name__)
+
+MAX_PARAM_LENGTH = 6000  # MLflow rejects longer param values
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    uri: str
+    experiment: str = "rft-evals"
+    artifact_location: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> TrackingSettings:
+        return cls(uri=str(cfg["uri"]), experiment=str(cfg.get("experiment") or "rft-evals"),
+                   artifact_location=cfg.get("artifact_location"))
+
+
+def _params(config: Mapping[str, Any]) -> dict[str, str]:
+    flat = flatten(redact(config))
+    return {k[:250]: str(v)[:MAX_PARAM_LENGTH] for k, v in flat.items()}
+
+
+def _finite(metrics: Mapping[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
+
+
+class Tracker:
+    def __init__(self, settings: TrackingSettings):
+        import mlflow  # heavy: imported only when a run is tracked
+
+        self._mlflow = mlflow
+        self.settings = settings
+        # mlflow prints a migration banner on a new SQLite store; keep the run's own output readable.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        mlflow.set_tracking_uri(settings.uri)
+        experiment = mlflow.get_experiment_by_name(settings.experiment)
+        if experiment is None:
+            experiment_id = mlflow.create_experiment(settings.experiment,
+                                                     artifact_location=settings.artifact_location)
+        else:
+            experiment_id = experiment.experiment_id
+        self.experiment_id = experiment_id
+
+    def start_parent(self, run_name: str, config: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        run = self._mlflow.start_run(experiment_id=self.experiment_id, run_name=run_name,
+                                     tags={k: redact_text(str(v)) for k, v in tags.items()})
+        self._mlflow.log_params(_params(config))
+        return run.info.run_id
+
+    def log_candidate(
+        self,
+        name: str,
+        *,
+        config: Mapping[str, Any],
+        tags: Mapping[str, str],
+        metrics: Mapping[str, float],
+        table: Mapping[str, Sequence[Any]],
+        artifacts: Sequence[Path] = (),
+    ) -> str:
+        mlflow = self._mlflow
+        with mlflow.start_run(experiment_id=self.experiment_id, run_name=name, nested=True,
+                              tags={k: redact_text(str(v)) for k, v in tags.items()}) as run:
+            mlflow.log_params(_params(config))
+            mlflow.log_metrics(_finite(metrics))
+            mlflow.log_table(data={k: list(v) for k, v in table.items()}, artifact_file="samples.json")
+            for path in artifacts:
+                if path.exists():
+                    mlflow.log_artifact(str(path))
+            return run.info.run_id
+
+    def log_parent_metrics(self, metrics: Mapping[str, float]) -> None:
+        self._mlflow.log_metrics(_finite(metrics))
+
+    def log_parent_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        if path.is_dir():
+            self._mlflow.log_artifacts(str(path), artifact_path=artifact_path)
+        elif path.exists():
+            self._mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+    def end(self, status: str = "FINISHED") -> None:
+        self._mlflow.end_run(status=status)
+
+
+def default_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
