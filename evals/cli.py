@@ -11,7 +11,10 @@ USAGE = """usage: rft-evals COMMAND [ARGS]
 
 commands:
   run      evaluate candidates on a task (Hydra overrides: task=... candidates=... limit=... seed=...)
+  judge-eval  measure an LLM judge against labels (judge=... data=llmbar|contract_review compare=[...])
   data     fetch or check the data sets (rft-evals data fetch [--from DIR] | rft-evals data check)
+  export-rft  write Nova RFT training JSONL (task=... split=train [out=FILE] [limit=N])
+  reward   the reward Lambda: rft-evals reward bundle [--reward NAME] | rft-evals reward invoke --event FILE
 
 `rft-evals COMMAND --help` tells more.
 """
@@ -38,6 +41,9 @@ def _data(argv: list[str]) -> int:
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "run": _run,
     "data": _data,
+    "judge-eval": lambda argv: __import__("evals.judge_eval", fromlist=["cli"]).cli(argv),
+    "export-rft": lambda argv: __import__("evals.export_rft", fromlist=["main"]).main(argv),
+    "reward": lambda argv: __import__("evals.reward_cli", fromlist=["main"]).main(argv),
 }
 
 

@@ -22,6 +22,7 @@ from evals.providers.registry import ProviderContext
 from evals.redact import redact
 from evals.runner import CandidateResult, RunSettings, evaluate_candidate, sample_table, write_summary
 from evals.tracking import Tracker, TrackingSettings
+from metrics.reward.config import RewardConfig
 from tasks.data_root import data_root as default_data_root
 from tasks.registry import build_task
 
@@ -38,8 +39,15 @@ def _key_metric_names(result: CandidateResult) -> list[str]:
     return [e.name for e in result.estimates if "/" not in e.name]
 
 
+def _reward_config(reward: Mapping[str, Any] | None) -> RewardConfig | None:
+    if not reward:
+        return None
+    return RewardConfig.from_mapping(reward, f"conf/reward/{reward.get('name', '?')}.yaml")
+
+
 def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> int:
-    console = console or Console()
+    # Logs and CI captures are not terminals; give the tables room instead of rich's 80-column default.
+    console = console or Console(width=None if sys.stdout.isatty() else 150)
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     root = Path(config["data_root"]) if config.get("data_root") else default_data_root()
     task = build_task(config["task"], data_root=root)
@@ -64,7 +72,7 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
     if tracker:
         parent_id = tracker.start_parent(config.get("run_name") or f"{task.name}-{int(time.time())}", config, meta)
     settings = RunSettings(seed=int(config["seed"]), bootstrap_resamples=int(config["bootstrap"]["resamples"]),
-                           run_dir=run_dir)
+                           run_dir=run_dir, reward=_reward_config(config.get("reward")))
     context = ProviderContext(task=task, data_root=root, seed=settings.seed)
     results: list[CandidateResult] = []
     status = "FINISHED"

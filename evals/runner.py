@@ -17,7 +17,11 @@ from evals.providers.registry import ProviderContext, build_provider
 from evals.records import RecordWriter, SampleRecord, error_counts
 from evals.statistics import Estimate, estimate_all
 from evals.usage import UsageStats
+from metrics.aggregates import mean
 from metrics.errors import ClassifiedError, ErrorKind
+from metrics.reward.config import RewardConfig
+from metrics.reward.judge import JudgeClient
+from metrics.reward.sample import reward_from_record
 from tasks.base import Item, Task
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,8 @@ class RunSettings:
     seed: int = 0
     bootstrap_resamples: int = 1000
     run_dir: Path = Path("runs/latest")
+    reward: RewardConfig | None = None  # the training reward, recorded per sample as the metric `reward`
+    judge: JudgeClient | None = None  # for reward components that read judge criteria
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,8 +77,10 @@ def build_requests(
     ]
 
 
-def score_outcome(task: Task, item: Item, outcome: CallOutcome, name: str, role: str) -> SampleRecord:
-    """Turn one engine outcome into a record: scored, or carrying the classified error."""
+def score_outcome(task: Task, item: Item, outcome: CallOutcome, name: str, role: str,
+                  settings: RunSettings | None = None) -> SampleRecord:
+    """Turn one engine outcome into a record: scored, or carrying the classified error. With a reward
+    config, the record also gets the training reward, computed by the same function the Lambda calls."""
     record = SampleRecord(candidate=name, role=role, item_id=str(item["id"]), output=None,
                           attempts=outcome.attempts, cached=outcome.cached)
     if outcome.error is not None:
@@ -98,6 +106,11 @@ def score_outcome(task: Task, item: Item, outcome: CallOutcome, name: str, role:
     if generation.truncated:
         record.errors.append(ClassifiedError(ErrorKind.TRUNCATED, "the model hit its max_tokens budget",
                                              "generate").to_dict())
+    if settings is not None and settings.reward is not None:
+        reward = reward_from_record(score.values, score.errors, settings.reward, settings.judge,
+                                    generation.text, task.reference(item))
+        record.values["reward"] = reward.score
+        record.details["reward"] = reward.to_dict()
     return record
 
 
@@ -120,11 +133,12 @@ def evaluate_candidate(
     records: list[SampleRecord] = []
     with RecordWriter(records_path) as writer:
         for item, outcome in zip(items, engine.run(requests, progress=f"{name}"), strict=True):
-            record = score_outcome(task, item, outcome, name, role)
+            record = score_outcome(task, item, outcome, name, role, settings)
             writer.write(record)
             records.append(record)
     scored = [r.values for r in records if r.scored]
-    estimates = estimate_all(task.aggregates(), scored, resamples=settings.bootstrap_resamples, seed=settings.seed)
+    aggregates = task.aggregates() + ([mean("reward")] if settings.reward is not None else [])
+    estimates = estimate_all(aggregates, scored, resamples=settings.bootstrap_resamples, seed=settings.seed)
     return CandidateResult(
         name=name,
         role=role,

@@ -30,10 +30,10 @@ from typing import Any, Self
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `evals` and `tests.fakes` without an install
 
-from evals.engine import CallOutcome, Engine, EngineSettings
-from evals.providers.base import GenerationRequest
-from evals.providers.bedrock import build
-from evals.providers.registry import ProviderContext
+from evals.engine import CallOutcome, Engine, EngineSettings  # noqa: E402
+from evals.providers.base import GenerationRequest  # noqa: E402
+from evals.providers.bedrock import build  # noqa: E402
+from evals.providers.registry import ProviderContext  # noqa: E402
 
 MODEL_CONFIG = REPO / "conf" / "model" / "nova_2_lite.yaml"
 
@@ -70,7 +70,7 @@ class MachineLoad:
     def __exit__(self, *exc: object) -> None:
         wall = time.perf_counter() - self._wall
         stat = self._proc_stat()
-        deltas = [b - a for a, b in zip(self._stat, stat)] if stat and self._stat else []
+        deltas = [b - a for a, b in zip(self._stat, stat, strict=True)] if stat and self._stat else []
         total = sum(deltas)
         cpus = os.cpu_count() or 1
         # /proc/stat fields: user nice system idle iowait irq softirq steal ...

@@ -166,7 +166,8 @@ def settings_from_config(config: Mapping[str, Any], context: ProviderContext | N
         read_timeout=read_timeout,
         connect_timeout=float(config.get("connect_timeout") or 10.0),
         max_tokens=_number(config, "max_tokens", int, source),
-        temperature=_number(config, "temperature", float, source), top_p=_number(config, "top_p", float, source), stop=tuple(str(s) for s in stop), structured_output=structured,
+        temperature=_number(config, "temperature", float, source), top_p=_number(config, "top_p", float, source),
+        stop=tuple(str(s) for s in stop), structured_output=structured,
         additional_request_fields=_plain(extra), max_concurrency=int(config.get("max_concurrency") or 8),
     )
 

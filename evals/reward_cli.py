@@ -1,0 +1,143 @@
+"""`rft-evals reward bundle|invoke`: build the reward Lambda's bundle from the task and reward configs, and
+run the handler locally on an event file (as `sam local invoke` would, without Docker).
+
+    rft-evals reward bundle --reward contract_review_deterministic --out build/reward_bundle.json
+    rft-evals reward invoke --event event.json [--bundle build/reward_bundle.json | --reward NAME]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from metrics.reward.bundle import RewardBundle, spec_to_dict
+from metrics.reward.config import RewardConfig, RewardConfigError
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+DEFAULT_REWARD = "contract_review_deterministic"
+LAMBDA_TIMEOUT_S = 900
+
+
+def _yaml(path: Path, what: str) -> Any:
+    import yaml
+
+    if not path.exists():
+        names = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise FileNotFoundError(f"{what} config {path} does not exist; choose one of {names} or give a path")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _conf_path(name_or_path: str, group: str) -> Path:
+    path = Path(name_or_path)
+    return path if path.suffix in (".yaml", ".yml", ".json") else CONF_DIR / group / f"{name_or_path}.yaml"
+
+
+def load_reward_config(name_or_path: str) -> RewardConfig:
+    """A reward config by name (conf/reward/<name>.yaml) or path (.yaml or .json)."""
+    path = _conf_path(name_or_path, "reward")
+    if path.suffix == ".json":
+        from metrics.reward.config import load_reward_config_json
+
+        return load_reward_config_json(path)
+    try:
+        shown = str(path.relative_to(CONF_DIR.parent))
+    except ValueError:
+        shown = str(path)
+    return RewardConfig.from_mapping(_yaml(path, "reward"), shown)
+
+
+def build_bundle(task: Any, reward: RewardConfig) -> RewardBundle:
+    """The bundle of a built task (its spec and Reference text) and a reward config."""
+    return RewardBundle(task=task.name, scorer="comment_review", spec=spec_to_dict(task.spec), reward=reward,
+                        reference_text=task.reference_text if reward.criteria else "",
+                        meta={"prompt_template_hash": task.prompt_template_hash()})
+
+
+def bundle_from_configs(task_cfg: str | Mapping[str, Any], reward: str, data_root: str | None = None) -> RewardBundle:
+    from tasks.registry import build_task
+
+    cfg = _yaml(_conf_path(task_cfg, "task"), "task") if isinstance(task_cfg, str) else dict(task_cfg)
+    return build_bundle(build_task(cfg, data_root=data_root), load_reward_config(reward))
+
+
+@dataclass
+class LocalContext:
+    """Stands in for the Lambda context: the remaining time counts down from `timeout_s`."""
+
+    timeout_s: float = LAMBDA_TIMEOUT_S
+    aws_request_id: str = "local"
+    function_name: str = "SageMaker-rft-reward-local"
+
+    def __post_init__(self) -> None:
+        self._started = time.monotonic()
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self._started)) * 1000))
+
+
+def invoke(event: Any, bundle: RewardBundle, timeout_s: float = LAMBDA_TIMEOUT_S) -> list[dict[str, Any]]:
+    from metrics.reward.lambda_handler import build_judge, handle
+
+    return handle(event, LocalContext(timeout_s), bundle, build_judge(bundle), log_stream=sys.stderr)
+
+
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    bundle = bundle_from_configs(args.task, args.reward, args.data_root)
+    path = bundle.write(args.out)
+    print(f"reward bundle for task {bundle.task}, reward {bundle.reward.name} -> {path}")
+    return 0
+
+
+def _cmd_invoke(args: argparse.Namespace) -> int:
+    try:
+        event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"rft-evals reward invoke: event file {args.event} does not exist", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"rft-evals reward invoke: event file {args.event} is not JSON: {exc}", file=sys.stderr)
+        return 2
+    bundle = (RewardBundle.from_json(args.bundle) if args.bundle
+              else bundle_from_configs(args.task, args.reward, args.data_root))
+    from metrics.reward.batch import MalformedEventError
+
+    try:
+        results = invoke(event, bundle, args.timeout_s)
+    except MalformedEventError as exc:
+        print(f"rft-evals reward invoke: {args.event}: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(results, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="rft-evals reward", description="The reward Lambda: bundle and run it.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text, func in (("bundle", "write the Lambda's reward bundle JSON", _cmd_bundle),
+                                  ("invoke", "run the handler locally on an event file", _cmd_invoke)):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--task", default="contract_review", help="conf/task/<name>.yaml or a path")
+        p.add_argument("--reward", default=DEFAULT_REWARD, help="conf/reward/<name>.yaml or a path")
+        p.add_argument("--data-root", default=None, help="default: $RFT_DATA_DIR")
+        p.set_defaults(func=func)
+    sub.choices["bundle"].add_argument("--out", default="build/reward_bundle.json")
+    invoke_parser = sub.choices["invoke"]
+    invoke_parser.add_argument("--event", required=True, help="a JSON file holding the event (a list of samples)")
+    invoke_parser.add_argument("--bundle", default=None, help="a built bundle; default: built from --task/--reward")
+    invoke_parser.add_argument("--timeout-s", type=float, default=LAMBDA_TIMEOUT_S)
+    invoke_parser.add_argument("--out", default=None, help="write the results here instead of stdout")
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (RewardConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"rft-evals reward {args.command}: {exc}", file=sys.stderr)
+        return 2

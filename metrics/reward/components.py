@@ -1,0 +1,77 @@
+"""Deterministic reward components: each reads the per-sample values that metrics.comment_review.score
+produced and returns a number in [0, 1]. A component whose denominator is zero is vacuous and takes its
+`empty` value (e.g. grounding of an answer without comments: nothing was ungrounded). Standard library only.
+
+Add a component by adding an entry to DETERMINISTIC; reward configs name components by these keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+
+class MissingValueError(KeyError):
+    """The scorer did not produce a value a reward component needs."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Deterministic:
+    inputs: tuple[str, ...]  # the SampleScore values it reads
+    compute: Callable[..., float | None]  # inputs in order -> value, None when vacuous
+    empty: float  # the value when vacuous
+    description: str
+
+
+def _flag(x: float) -> float:
+    return 1.0 if x >= 1.0 else 0.0
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return None if den <= 0 else num / den
+
+
+def _f1(tp: float, fp: float, fn: float) -> float | None:
+    denominator = 2 * tp + fp + fn
+    return None if denominator <= 0 else 2 * tp / denominator
+
+
+def _flag_component(name: str, description: str) -> Deterministic:
+    return Deterministic((name,), _flag, 0.0, description)
+
+
+DETERMINISTIC: dict[str, Deterministic] = {
+    "json_valid": _flag_component("json_valid", "the answer is JSON"),
+    "schema_valid": _flag_component("schema_valid", "the answer is JSON and passes the output schema"),
+    "json_clean": Deterministic(("json_repaired",), lambda r: 1.0 - _flag(r), 1.0,
+                                "the JSON needed no repair (no fence or surrounding prose)"),
+    "safety_ok": _flag_component("safety_ok", "no leaked personal data, secrets or prohibited terms"),
+    "language_ok": _flag_component("language_ok", "the rationales are in the task's language"),
+    "length_ok": _flag_component("length_ok", "the answer is within the length bound"),
+    "window_flag_correct": _flag_component("window_flag_correct", "'this window has a risk' is right"),
+    "grounding": Deterministic(("grounded_excerpts", "total_excerpts"), _ratio, 1.0,
+                               "share of excerpts found verbatim in the window"),
+    "risk_precision": Deterministic(("risk_tp", "risk_pred"), _ratio, 1.0, "precision on (sentence, risk)"),
+    "risk_recall": Deterministic(("risk_tp", "risk_gold"), _ratio, 1.0, "recall on (sentence, risk)"),
+    "risk_f1": Deterministic(("risk_tp", "risk_fp", "risk_fn"), _f1, 1.0,
+                             "F1 on (sentence, risk) pairs; 1 when the window is clean and nothing is flagged"),
+    "assessment_accuracy": Deterministic(("assessment_correct", "assessment_matched"), _ratio, 1.0,
+                                         "level right on matched risks"),
+    "action_compliance": Deterministic(("action_compliant", "action_total"), _ratio, 1.0,
+                                       "actions the playbook allows"),
+}
+
+
+def compute_component(name: str, values: Mapping[str, float], empty: float | None = None) -> float:
+    """The value of deterministic component `name`; raises MissingValueError when an input is absent."""
+    component = DETERMINISTIC[name]
+    missing = [key for key in component.inputs if key not in values]
+    if missing:
+        raise MissingValueError(f"reward component {name!r} needs the values {missing}, which the scorer did "
+                                f"not produce; enable the metric that produces them or drop the component")
+    value = component.compute(*(float(values[key]) for key in component.inputs))
+    if value is None:
+        return component.empty if empty is None else empty
+    return min(1.0, max(0.0, value))

@@ -1,0 +1,226 @@
+"""The reward config (conf/reward/*.yaml, or the JSON the Lambda build writes): which components make the
+reward, the gates that cut it short, the weights or a formula, the output range, the neutral value on error,
+and how each component is reported (Reward or Metric). Validated once at load time; every error names the
+config file and the key. Standard library only: the Lambda reads the resolved JSON, never YAML."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metrics.reward.components import DETERMINISTIC
+from metrics.reward.formula import Formula, FormulaError, compile_formula
+
+REPORT_TYPES = ("Reward", "Metric")
+_TOP_KEYS = {"name", "description", "range", "neutral", "components", "formula", "gates", "judge", "lambda"}
+_COMPONENT_KEYS = {"metric", "judge", "weight", "report", "empty", "description"}
+
+
+class RewardConfigError(ValueError):
+    """The reward config is invalid; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    metric: str | None = None  # a deterministic component (metrics.reward.components.DETERMINISTIC)
+    criterion: str | None = None  # a judge criterion, scored in [0, 1] by the judge
+    weight: float = 0.0
+    report: str = "Metric"
+    empty: float | None = None  # overrides the deterministic component's vacuous value
+
+    @property
+    def is_judge(self) -> bool:
+        return self.criterion is not None
+
+
+@dataclass(frozen=True)
+class Gate:
+    component: str
+    min: float = 1.0  # the component must reach this value, else the gate fails
+    score: str | float = "min"  # what the reward becomes: "min" of the range, "neutral", or a number
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    name: str
+    source: str  # where it was read from, for messages
+    components: tuple[ComponentSpec, ...]
+    low: float = 0.0
+    high: float = 1.0
+    neutral: float = 0.5
+    formula: Formula | None = None
+    gates: tuple[Gate, ...] = ()
+    judge: Mapping[str, Any] = field(default_factory=dict)  # judge settings, read by the judge client
+    lambda_settings: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the mapping it was built from
+
+    @property
+    def judge_components(self) -> tuple[ComponentSpec, ...]:
+        return tuple(c for c in self.components if c.is_judge)
+
+    @property
+    def deterministic_components(self) -> tuple[ComponentSpec, ...]:
+        return tuple(c for c in self.components if not c.is_judge)
+
+    @property
+    def criteria(self) -> tuple[str, ...]:
+        """The judge criteria the reward needs, in config order, each once."""
+        return tuple(dict.fromkeys(c.criterion for c in self.judge_components if c.criterion))
+
+    def gate_score(self, gate: Gate) -> float:
+        if gate.score == "min":
+            return self.low
+        if gate.score == "neutral":
+            return self.neutral
+        return float(gate.score)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(self.raw))
+
+    @classmethod
+    def from_mapping(cls, data: Any, source: str = "<reward config>") -> RewardConfig:
+        return _parse(data, source)
+
+
+def load_reward_config_json(path: Path | str) -> RewardConfig:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RewardConfigError(f"reward config {path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise RewardConfigError(f"reward config {path} is not valid JSON: {exc}") from None
+    return RewardConfig.from_mapping(data, str(path))
+
+
+# --- parsing ---------------------------------------------------------------------------------------
+
+
+def _error(source: str, key: str, message: str) -> RewardConfigError:
+    return RewardConfigError(f"{source}: key {key}: {message}")
+
+
+def _number(value: Any, source: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise _error(source, key, f"must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _component(name: str, data: Any, source: str, has_formula: bool) -> ComponentSpec:
+    key = f"components.{name}"
+    if not isinstance(data, Mapping):
+        raise _error(source, key, "must be a mapping with `metric:` or `judge:`")
+    unknown = set(data) - _COMPONENT_KEYS
+    if unknown:
+        raise _error(source, key, f"unknown keys {sorted(unknown)}; use {sorted(_COMPONENT_KEYS)}")
+    metric, criterion = data.get("metric"), data.get("judge")
+    if (metric is None) == (criterion is None):
+        raise _error(source, key, "set exactly one of `metric:` (a deterministic check) or `judge:` (a criterion)")
+    if metric is not None and metric not in DETERMINISTIC:
+        raise _error(source, f"{key}.metric", f"unknown metric {metric!r}; known: {sorted(DETERMINISTIC)}")
+    if criterion is not None and (not isinstance(criterion, str) or not criterion):
+        raise _error(source, f"{key}.judge", "must be the name of a judge criterion")
+    if has_formula and "weight" in data:
+        raise _error(source, f"{key}.weight", "weights and `formula` exclude each other; drop one")
+    weight = _number(data.get("weight", 0.0 if has_formula else 1.0), source, f"{key}.weight")
+    if weight < 0:
+        raise _error(source, f"{key}.weight", f"must be >= 0, got {weight}")
+    report = data.get("report")
+    if report is not None and report not in REPORT_TYPES:
+        raise _error(source, f"{key}.report", f"must be one of {REPORT_TYPES}, got {report!r}")
+    empty = data.get("empty")
+    if empty is not None:
+        empty = _number(empty, source, f"{key}.empty")
+        if not 0.0 <= empty <= 1.0:
+            raise _error(source, f"{key}.empty", f"must be in [0, 1], got {empty}")
+    return ComponentSpec(name, metric, criterion, weight, report or "", empty)
+
+
+def _gate(i: int, data: Any, components: Mapping[str, ComponentSpec], source: str) -> Gate:
+    key = f"gates[{i}]"
+    if isinstance(data, str):
+        data = {"component": data}
+    if not isinstance(data, Mapping) or "component" not in data:
+        raise _error(source, key, "must be a component name or {component, min, score}")
+    unknown = set(data) - {"component", "min", "score"}
+    if unknown:
+        raise _error(source, key, f"unknown keys {sorted(unknown)}; use component, min, score")
+    name = data["component"]
+    if name not in components:
+        raise _error(source, f"{key}.component", f"{name!r} is not a component; known: {sorted(components)}")
+    if components[name].is_judge:
+        raise _error(source, f"{key}.component", f"{name!r} is a judge criterion; gates run before the judge "
+                     "and may only use deterministic components")
+    score = data.get("score", "min")
+    if score not in ("min", "neutral"):
+        score = _number(score, source, f"{key}.score")
+    return Gate(name, _number(data.get("min", 1.0), source, f"{key}.min"), score)
+
+
+def _range(data: Any, source: str) -> tuple[float, float]:
+    if not isinstance(data, (list, tuple)) or len(data) != 2:
+        raise _error(source, "range", f"must be [low, high], e.g. [0, 1] or [-1, 1]; got {data!r}")
+    low, high = (_number(v, source, "range") for v in data)
+    if not low < high:
+        raise _error(source, "range", f"low must be below high, got {data!r}")
+    return low, high
+
+
+def _parse(data: Any, source: str) -> RewardConfig:
+    if not isinstance(data, Mapping):
+        raise RewardConfigError(f"{source}: the reward config must be a mapping, got {type(data).__name__}")
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise _error(source, ", ".join(sorted(unknown)), f"unknown; known keys are {sorted(_TOP_KEYS)}")
+    low, high = _range(data.get("range", [0.0, 1.0]), source)
+    neutral = _number(data.get("neutral", 0.5), source, "neutral")
+    if not low <= neutral <= high:
+        raise _error(source, "neutral", f"{neutral} is outside the range [{low}, {high}]")
+    raw_components = data.get("components")
+    if not isinstance(raw_components, Mapping) or not raw_components:
+        raise _error(source, "components", "must be a non-empty mapping of name -> {metric: ...} or {judge: ...}")
+    formula_text = data.get("formula")
+    components = {str(n): _component(str(n), c, source, formula_text is not None)
+                  for n, c in raw_components.items()}
+    formula = None
+    if formula_text is not None:
+        try:
+            formula = compile_formula(formula_text, components)
+        except FormulaError as exc:
+            raise _error(source, "formula", str(exc)) from None
+    used = formula.names if formula else {n for n, c in components.items() if c.weight > 0}
+    if not used:
+        raise _error(source, "components", "no component counts towards the reward: give one a weight > 0 "
+                     "or write a formula")
+    # Components that make the reward are reported as Reward unless the config says otherwise.
+    resolved = tuple(
+        ComponentSpec(c.name, c.metric, c.criterion, c.weight, c.report or ("Reward" if c.name in used else "Metric"),
+                      c.empty)
+        for c in components.values()
+    )
+    raw_gates = data.get("gates") or []
+    if not isinstance(raw_gates, list):
+        raise _error(source, "gates", "must be a list of component names or {component, min, score}")
+    gates = tuple(_gate(i, g, components, source) for i, g in enumerate(raw_gates))
+    config = RewardConfig(
+        name=str(data.get("name") or Path(source).stem), source=source, components=resolved, low=low, high=high,
+        neutral=neutral, formula=formula, gates=gates, judge=dict(data.get("judge") or {}),
+        lambda_settings=dict(data.get("lambda") or {}), raw=json.loads(json.dumps(dict(data))),
+    )
+    for i, gate in enumerate(gates):
+        if not low <= config.gate_score(gate) <= high:
+            raise _error(source, f"gates[{i}].score", f"{config.gate_score(gate)} is outside [{low}, {high}]")
+    if config.criteria:
+        criteria = config.judge.get("criteria")
+        if not isinstance(criteria, Mapping):
+            raise _error(source, "judge.criteria", f"judge components need their criteria defined here "
+                         f"(name -> what passes); missing for {list(config.criteria)}")
+        missing = [c for c in config.criteria if c not in criteria]
+        if missing:
+            raise _error(source, "judge.criteria", f"criteria {missing} are used by components but not defined")
+    return config

@@ -1,0 +1,39 @@
+"""`rft-evals judge-eval` offline with the local SmolLM2 judge (its numbers are poor: this checks the path)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("RFT_DATA_DIR", "/work/shared/data"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("judge,data,extra", [
+    ("pairwise", "llmbar", ["subsets=[Natural,Manual]"]),
+    ("contract_review_rubric", "contract_review", ["probes_path=" + str(REPO / "tests" / "_one_probe.jsonl")]),
+])
+def test_judge_eval_runs_offline_with_smollm2(tmp_path, judge, data, extra):
+    pytest.importorskip("llama_cpp")
+    from evals.judge_eval import execute
+
+    (REPO / "tests" / "_one_probe.jsonl").exists() or pytest.skip("probe fixture missing")
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose(config_name="judge_eval", overrides=[
+            f"judge={judge}", f"data={data}", "limit=1", f"repeats={2 if data == 'llmbar' else 1}", f"data_root={DATA}",
+            f"cache.path={tmp_path}/c.sqlite", f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+            "bootstrap.resamples=20", "judge.max_tokens=96", "judge.model.max_tokens=96", *extra])
+        assert execute(cfg, tmp_path / "run") == 0
+    (report,) = json.loads((tmp_path / "run" / "report.json").read_text())["judges"]
+    figures = report["figures"]
+    assert figures["judge_calls"] >= 2 and "cost_usd_per_1k_verdicts" in figures
+    assert report["provider"] == "llamacpp"
+    if data == "llmbar":
+        assert figures["n/all"] == 2 and "position_consistency" in figures
+    else:
+        assert "kappa/actionability" in figures and "probe_flip_rate" in figures

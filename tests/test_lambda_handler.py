@@ -1,0 +1,146 @@
+"""The reward Lambda handler: the event contract, judge errors, the deadline, logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import pytest
+
+from metrics.reward.batch import MalformedEventError
+from metrics.reward.lambda_handler import build_judge, handle
+from _reward_helpers import bundle_for, check_contract, load_task, sample, verdict_by_content
+from fakes.bedrock_server import FakeBedrock, Script, fault, reply
+
+
+class Context:
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+        self.aws_request_id = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+@pytest.fixture(scope="module")
+def task():
+    return load_task()
+
+
+@pytest.fixture(scope="module")
+def rows(task):
+    risky = [r for r in task.rows("test") if r["gold"]][:4]
+    clean = [r for r in task.rows("test") if not r["gold"]][:2]
+    return risky + clean
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("REWARD_JUDGE_MODEL_ID", raising=False)
+
+
+def _run(event, bundle, seconds=60.0):
+    log = io.StringIO()
+    results = handle(event, Context(seconds), bundle, build_judge(bundle), log_stream=log)
+    return results, json.loads(log.getvalue())
+
+
+def _scores(results):
+    return {r["id"]: r["aggregate_reward_score"] for r in results}
+
+
+def _metric(result, name):
+    return {m["name"]: m["value"] for m in result["metrics_list"]}.get(name)
+
+
+def test_both_reference_placements_and_nova_assistant(task, rows):
+    bundle = bundle_for(task, "contract_review_deterministic")
+    answers = [task.render_gold(r) for r in rows]
+    top = [sample(task, r, a) for r, a in zip(rows, answers, strict=True)]
+    meta = [sample(task, r, a, where="metadata", role="nova_assistant") for r, a in zip(rows, answers, strict=True)]
+    as_string = [{**s, "reference_answer": json.dumps(s["reference_answer"])} for s in top]
+    results, log = _run(top, bundle)
+    check_contract(results, top)
+    assert all(score == 1.0 for score in _scores(results).values())  # gold answers earn the maximum
+    assert _scores(_run(meta, bundle)[0]) == _scores(results) == _scores(_run(as_string, bundle)[0])
+    assert log["samples"] == len(rows) and log["neutral"] == 0 and log["judge_calls"] == 0
+
+
+def test_bad_samples_get_neutral_rewards_and_error_metrics(task, rows):
+    bundle = bundle_for(task, "contract_review_deterministic")
+    good = sample(task, rows[0], task.render_gold(rows[0]))
+    no_assistant = {**good, "id": "no-assistant", "messages": good["messages"][:-1]}
+    no_reference = {"id": "no-ref", "messages": good["messages"]}
+    bad_reference = {**good, "id": "bad-ref", "reference_answer": {"sentences": []}}
+    image = {**good, "id": "image", "messages": [{"role": "assistant", "content": [{"image": "..."}]}]}
+    event = [good, no_assistant, no_reference, bad_reference, image]
+    results, log = _run(event, bundle)
+    check_contract(results, event)
+    assert results[0]["aggregate_reward_score"] == 1.0
+    for result in results[1:]:
+        assert result["aggregate_reward_score"] == 0.5
+        assert _metric(result, "error/input_error") == 1.0 and _metric(result, "neutral") == 1.0
+    assert log["errors"] == {"input_error": 4} and log["neutral"] == 4
+
+
+@pytest.mark.parametrize("event, fragment", [
+    ({"id": "a", "messages": []}, "wrap it in a list"),
+    ("[]", "JSON list"),
+    ([{"messages": []}], r"event\[0\] has no usable `id`"),
+    ([1], r"event\[0\] must be an object"),
+])
+def test_malformed_event_gets_a_clear_error(task, event, fragment):
+    with pytest.raises(MalformedEventError, match=fragment):
+        _run(event, bundle_for(task, "contract_review_deterministic"))
+
+
+def test_judge_rewards_retries_and_errors(task, rows):
+    script = Script(respond=verdict_by_content)
+    with FakeBedrock(script) as fake:
+        bundle = bundle_for(task, "contract_review", endpoint_url=fake.url, backoff_base_s=0.01, backoff_max_s=0.05)
+        event = [sample(task, r, task.render_gold(r)) for r in rows]
+        event.append(sample(task, rows[0], "not json at all") | {"id": "gated"})
+        # two throttles, then a model id the service rejects for the rest of the first sample's criteria
+        script.then(fault("ThrottlingException"), fault("ThrottlingException"))
+        results, log = _run(event, bundle)
+        check_contract(results, event)
+        gated = results[-1]
+        assert gated["aggregate_reward_score"] == 0.0 and _metric(gated, "judge_grounding") is None
+        assert log["judge_calls"] == 3 * len(rows)  # the gated sample never reached the judge
+        assert fake.requests() == 3 * len(rows) + 2  # the two throttled calls were retried
+        assert log["neutral"] == 0
+        judged = [r for r in results[:-1]]
+        assert all(_metric(r, "judge_grounding") in (0.0, 1.0) for r in judged)
+
+        script.then(*[fault("ValidationException", "bad input")] * 3)
+        failed, log = _run(event[:1], bundle)
+        assert failed[0]["aggregate_reward_score"] == 0.5
+        assert _metric(failed[0], "error/validation_error") == 1.0 and log["neutral"] == 1
+
+
+def test_judge_down_returns_neutral_before_the_deadline(task, rows):
+    with FakeBedrock(Script(default=fault("ServiceUnavailableException"))) as fake:
+        bundle = bundle_for(task, "contract_review", endpoint_url=fake.url, backoff_base_s=0.2, backoff_max_s=1.0,
+                            max_attempts=50)
+        event = [sample(task, r, task.render_gold(r)) for r in rows]
+        started = time.monotonic()
+        results, log = _run(event, bundle, seconds=3.0)
+        elapsed = time.monotonic() - started
+    assert elapsed < 3.0
+    assert all(r["aggregate_reward_score"] == 0.5 for r in results) and log["neutral"] == len(rows)
+
+
+def test_slow_judge_is_cut_at_the_deadline(task, rows):
+    with FakeBedrock(Script(default=reply('{"verdict": "pass"}', latency_s=5.0))) as fake:
+        bundle = bundle_for(task, "contract_review", endpoint_url=fake.url)
+        event = [sample(task, r, task.render_gold(r)) for r in rows[:2]]
+        started = time.monotonic()
+        results, log = _run(event, bundle, seconds=2.0)
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.0
+    assert all(_metric(r, "error/timeout") == 1.0 for r in results) and log["errors"] == {"timeout": 2}

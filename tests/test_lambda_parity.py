@@ -1,0 +1,76 @@
+"""Invariant 1, one scoring path: for every sample of an evaluation run (real task items, real candidate
+outputs), the reward Lambda's aggregate_reward_score equals the reward the run path computes from the
+record, exactly; with the judge served by the fake Bedrock runtime with the same replies."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evals.runner import RunSettings, evaluate_candidate
+from evals.providers.registry import ProviderContext
+from metrics.reward.lambda_handler import build_judge, handle
+from metrics.reward.sample import reward_from_record
+from _reward_helpers import DATA, ROOT, bundle_for, check_contract, load_task, sample, verdict_by_content
+from fakes.bedrock_server import FakeBedrock, Script
+
+
+class Context:
+    def get_remaining_time_in_millis(self) -> int:
+        return 600_000
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("REWARD_JUDGE_MODEL_ID", raising=False)
+
+
+def _records(task, model: str, limit: int, tmp_path: Path, overrides: dict | None = None):
+    items = [dict(r) for r in task.select(task.load("test"), limit, 0)]
+    model_cfg = {**yaml.safe_load((ROOT / f"conf/model/{model}.yaml").read_text()), **(overrides or {})}
+    settings = RunSettings(bootstrap_resamples=10, run_dir=tmp_path)
+    result = evaluate_candidate(task, items, model, model_cfg, context=ProviderContext(task, Path(DATA)),
+                                cache=None, settings=settings)
+    return items, result.records
+
+
+def _check_parity(task, items, records, reward: str, **judge):
+    bundle = bundle_for(task, reward, **judge)
+    config = bundle.reward
+    run_judge = build_judge(bundle)
+    expected = {r.item_id: reward_from_record(r.values, r.errors, config, run_judge, r.output, task.reference(item))
+                for item, r in zip(items, records, strict=True)}
+    event = [sample(task, item, r.output or "") for item, r in zip(items, records, strict=True)]
+    results = handle(event, Context(), bundle, build_judge(bundle), log_stream=io.StringIO())
+    check_contract(results, event)
+    got = {r["id"]: r["aggregate_reward_score"] for r in results}
+    assert got == {k: v.score for k, v in expected.items()}  # exact float equality
+    return expected
+
+
+def test_parity_deterministic_and_judged_on_baseline_outputs(tmp_path):
+    task = load_task()
+    items, records = _records(task, "tfidf_baseline", 24, tmp_path)
+    expected = _check_parity(task, items, records, "contract_review_deterministic")
+    assert len({round(v.score, 6) for v in expected.values()}) > 2  # the rewards really differ per sample
+    with FakeBedrock(Script(respond=verdict_by_content)) as fake:
+        judged = _check_parity(task, items, records, "contract_review", endpoint_url=fake.url)
+    assert not any(v.neutral for v in judged.values())
+    assert any(c.name == "judge_grounding" for v in judged.values() for c in v.components)
+
+
+@pytest.mark.slow
+def test_parity_on_local_model_outputs(tmp_path):
+    task = load_task()
+    items, records = _records(task, "smollm2", 2, tmp_path, {"max_tokens": 96})
+    assert all(r.output is not None for r in records)
+    _check_parity(task, items, records, "contract_review_deterministic")
+    with FakeBedrock(Script(respond=verdict_by_content)) as fake:
+        _check_parity(task, items, records, "contract_review", endpoint_url=fake.url)
