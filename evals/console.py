@@ -55,8 +55,10 @@ def category_table(results: Sequence[CandidateResult], prefix: str = "risk_f1/")
 def print_results(results: Sequence[CandidateResult], console: Console | None = None) -> None:
     console = console or Console()
     for result in results:
-        console.print(candidate_table(result))
+        console.print(candidate_table(result, include_prefixes=("judge/",)))
         console.print(result.usage.table())
+        if result.judge_usage is not None:
+            console.print(result.judge_usage.table())
     table = category_table(results)
     if table is not None:
         console.print(table)

@@ -333,7 +333,8 @@ def evaluate_variant(judge_cfg: Mapping[str, Any], config: Mapping[str, Any], *,
                 samples.append(sample)
                 implied[sample.id] = _implied(task.score(text, task.reference(item)).values, bool(item["gold"]))
         criteria = [c["name"] for c in judge_cfg["criteria"]]
-        console.print(f"judge [bold]{name}[/bold]: {len(samples)} responses on {len(items)} windows x {repeats} repeats")
+        console.print(f"judge [bold]{name}[/bold]: {len(samples)} responses on {len(items)} windows "
+                      f"x {repeats} repeats")
         run = run_judge(judge_cfg, samples, cache=cache, context=context, repeats=repeats, progress=name)
         report = rubric_report(run, samples, implied, criteria)
         report["figures"].update(rubric_self_consistency(run, criteria))

@@ -23,6 +23,7 @@ from evals.redact import redact
 from evals.runner import CandidateResult, RunSettings, evaluate_candidate, sample_table, write_summary
 from evals.tracking import Tracker, TrackingSettings
 from metrics.reward.config import RewardConfig
+from metrics.reward.judge import JudgeClient
 from tasks.data_root import data_root as default_data_root
 from tasks.registry import build_task
 
@@ -43,6 +44,16 @@ def _reward_config(reward: Mapping[str, Any] | None) -> RewardConfig | None:
     if not reward:
         return None
     return RewardConfig.from_mapping(reward, f"conf/reward/{reward.get('name', '?')}.yaml")
+
+
+def _reward_judge(task: Any, reward: RewardConfig | None) -> JudgeClient | None:
+    """The judge client of a reward with judge criteria: the one the Lambda builds, from the same bundle."""
+    if reward is None or not reward.criteria:
+        return None
+    from evals.reward_cli import build_bundle
+    from metrics.reward.lambda_handler import build_judge
+
+    return build_judge(build_bundle(task, reward))
 
 
 def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> int:
@@ -71,8 +82,10 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
     parent_id = None
     if tracker:
         parent_id = tracker.start_parent(config.get("run_name") or f"{task.name}-{int(time.time())}", config, meta)
+    reward = _reward_config(config.get("reward"))
     settings = RunSettings(seed=int(config["seed"]), bootstrap_resamples=int(config["bootstrap"]["resamples"]),
-                           run_dir=run_dir, reward=_reward_config(config.get("reward")))
+                           run_dir=run_dir, reward=reward, judge=_reward_judge(task, reward),
+                           judge_config=config.get("judge") or None)
     context = ProviderContext(task=task, data_root=root, seed=settings.seed)
     results: list[CandidateResult] = []
     status = "FINISHED"
@@ -86,6 +99,8 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
                     metrics[f"{estimate.name}_ci_low"] = estimate.ci_low
                     metrics[f"{estimate.name}_ci_high"] = estimate.ci_high
                 metrics.update(result.usage.to_metrics())
+                if result.judge_usage is not None:
+                    metrics.update(result.judge_usage.to_metrics("judge_"))
                 metrics["samples"] = len(result.records)
                 metrics["samples_scored"] = sum(1 for r in result.records if r.scored)
                 metrics["model_calls"] = result.model_calls

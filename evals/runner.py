@@ -40,6 +40,7 @@ class CandidateResult:
     model_calls: int  # calls that reached the model (cache misses)
     records_path: Path | None = None
     mlflow_run_id: str | None = None
+    judge_usage: UsageStats | None = None  # the judge's calls for this candidate, when a judge is set
 
     @property
     def errors(self) -> dict[str, int]:
@@ -53,6 +54,7 @@ class RunSettings:
     run_dir: Path = Path("runs/latest")
     reward: RewardConfig | None = None  # the training reward, recorded per sample as the metric `reward`
     judge: JudgeClient | None = None  # for reward components that read judge criteria
+    judge_config: Mapping[str, Any] | None = None  # a conf/judge config: its scores become run metrics
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,16 +131,25 @@ def evaluate_candidate(
     engine = Engine(provider, EngineSettings.from_config(model_cfg), cache=cache, usage=usage)
     requests = build_requests(task, items, model_cfg, settings.seed)
     role = str(model_cfg.get("role") or "candidate")
-    records_path = settings.run_dir / "records" / f"{name}.jsonl"
-    records: list[SampleRecord] = []
-    with RecordWriter(records_path) as writer:
-        for item, outcome in zip(items, engine.run(requests, progress=f"{name}"), strict=True):
-            record = score_outcome(task, item, outcome, name, role, settings)
-            writer.write(record)
-            records.append(record)
-    scored = [r.values for r in records if r.scored]
+    records = [score_outcome(task, item, outcome, name, role, settings)
+               for item, outcome in zip(items, engine.run(requests, progress=f"{name}"), strict=True)]
     aggregates = task.aggregates() + ([mean("reward")] if settings.reward is not None else [])
-    estimates = estimate_all(aggregates, scored, resamples=settings.bootstrap_resamples, seed=settings.seed)
+    estimates = estimate_all(aggregates, [r.values for r in records if r.scored],
+                             resamples=settings.bootstrap_resamples, seed=settings.seed)
+    judge_usage = None
+    if settings.judge_config:
+        from evals.judging import judge_candidate_records
+
+        judgement = judge_candidate_records(task, items, records, settings.judge_config, cache,
+                                            context=context, resamples=settings.bootstrap_resamples,
+                                            seed=settings.seed)
+        estimates.extend(judgement.estimates)
+        judge_usage = judgement.run.usage
+    # Written after judging so each record carries its verdicts; every item has a line, scored or not.
+    records_path = settings.run_dir / "records" / f"{name}.jsonl"
+    with RecordWriter(records_path) as writer:
+        for record in records:
+            writer.write(record)
     return CandidateResult(
         name=name,
         role=role,
@@ -150,6 +161,7 @@ def evaluate_candidate(
         usage=usage,
         model_calls=sum(1 for r in records if not r.cached and r.attempts > 0),
         records_path=records_path,
+        judge_usage=judge_usage,
     )
 
 

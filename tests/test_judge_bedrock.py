@@ -89,7 +89,8 @@ def test_twice_unreadable_gives_neutral_score_and_judge_parse_error():
     assert {e.kind for e in score.errors} == {ErrorKind.JUDGE_PARSE}
 
 
-@pytest.mark.parametrize("behaviour", [reply("", stop_reason="content_filtered"), reply("anything", stop_reason="guardrail_intervened")])
+@pytest.mark.parametrize("behaviour", [reply("", stop_reason="content_filtered"),
+                                       reply("anything", stop_reason="guardrail_intervened")])
 def test_filtered_reply_is_a_refusal(behaviour):
     with FakeBedrock(Script(default=behaviour)) as fake:
         run = run_judge(judge_cfg("contract_review_rubric_gpt_oss", fake), SAMPLES, cache=None)

@@ -189,7 +189,8 @@ def test_scale_judge_means_over_comments():
     assert score.values["judge_scale_sum"] == pytest.approx(4 + 1)
     assert score.values["judge_scale_comments"] == 2.0
     assert score.values["judge_score"] == pytest.approx((2.5 - 1) / 4)
-    twice = '{"scores": [{"comment": 1, "g": 5, "a": 3}, {"comment": 1, "g": 2, "a": 3}, {"comment": 2, "g": 1, "a": 1}]}'
+    twice = ('{"scores": [{"comment": 1, "g": 5, "a": 3}, {"comment": 1, "g": 2, "a": 3}, '
+             '{"comment": 2, "g": 1, "a": 1}]}')
     assert judge.parse(request, JudgeReply(text=twice)).reason == "two_verdicts"
     missing = '{"scores": [{"comment": 1, "g": 5, "a": 3}]}'
     assert judge.parse(request, JudgeReply(text=missing)).reason == "no_verdict"
