@@ -35,12 +35,11 @@ from evals.engine import FatalRunError
 from evals.judging import JudgeRun, run_judge, task_sample
 from evals.provenance import git_commit
 from evals.providers.registry import ProviderContext
-from evals.redact import redact
 from evals.statistics import estimate_all
-from evals.tracking import Tracker, TrackingSettings
+from evals.run_resources import open_run
+from evals.user_errors import exit_on_user_error
 from metrics.judges.rubric import FAIL, PASS, labels_of
 from metrics.judges.types import JudgeSample
-from tasks.data_root import data_root as default_data_root
 from tasks.data_root import require
 from tasks.registry import build_task
 
@@ -414,16 +413,11 @@ def _compose_judge(name: str) -> dict[str, Any]:
 def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> int:
     console = console or Console()
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    root = Path(config["data_root"]) if config.get("data_root") else default_data_root()
     variants = [config["judge"], *[_compose_judge(str(n)) for n in config.get("compare") or []]]
     meta = {"data": config["data"], "git_commit": git_commit(), "kind": "judge_eval",
             "judges": ",".join(str(v["name"]) for v in variants)}
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "resolved_config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(redact(config))),
-                                                  encoding="utf-8")
-    cache = GenerationCache(Path(config["cache"]["path"])) if config["cache"].get("enabled", True) else None
-    tracking = config["tracking"]
-    tracker = Tracker(TrackingSettings.from_config(tracking)) if tracking.get("enabled", True) else None
+    resources = open_run(config, run_dir)
+    root, cache, tracker = resources.data_root, resources.cache, resources.tracker
     parent_id = None
     if tracker:
         parent_id = tracker.start_parent(config.get("run_name") or f"judge-eval-{config['data']}-{int(time.time())}",
@@ -453,8 +447,7 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
                 tracker.log_parent_artifact(md_path)
         if tracker:
             tracker.end(status)
-        if cache is not None:
-            cache.close()
+        resources.close()
     header, rows = comparison_table(reports)
     table = Table(title=f"judge-eval data={config['data']}")
     for column in header:
@@ -467,6 +460,7 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="judge_eval")
+@exit_on_user_error
 def hydra_main(cfg: DictConfig) -> None:
     code = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
     if code:

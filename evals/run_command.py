@@ -14,17 +14,15 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from evals.cache import GenerationCache
 from evals.console import print_results
 from evals.engine import FatalRunError
 from evals.provenance import data_fingerprint, git_commit
 from evals.providers.registry import ProviderContext
-from evals.redact import redact
 from evals.runner import CandidateResult, RunSettings, evaluate_candidate, sample_table, write_summary
-from evals.tracking import Tracker, TrackingSettings
+from evals.run_resources import open_run
+from evals.user_errors import exit_on_user_error
 from metrics.reward.config import RewardConfig
 from metrics.reward.judge import JudgeClient
-from tasks.data_root import data_root as default_data_root
 from tasks.registry import build_task
 
 log = logging.getLogger(__name__)
@@ -60,7 +58,8 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
     # Logs and CI captures are not terminals; give the tables room instead of rich's 80-column default.
     console = console or Console(width=None if sys.stdout.isatty() else 150)
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    root = Path(config["data_root"]) if config.get("data_root") else default_data_root()
+    resources = open_run(config, run_dir)
+    root, cache, tracker = resources.data_root, resources.cache, resources.tracker
     task = build_task(config["task"], data_root=root)
     dataset = task.load(config["task"]["split"])
     items = [dict(row) for row in task.select(dataset, config.get("limit"), config["seed"])]
@@ -73,12 +72,6 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
         "prompt_template_hash": task.prompt_template_hash(),
         "kind": str(config.get("kind") or "run"),
     }
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "resolved_config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(redact(config))),
-                                                  encoding="utf-8")
-    cache = GenerationCache(Path(config["cache"]["path"])) if config["cache"].get("enabled", True) else None
-    tracking = config["tracking"]
-    tracker = Tracker(TrackingSettings.from_config(tracking)) if tracking.get("enabled", True) else None
     parent_id = None
     if tracker:
         parent_id = tracker.start_parent(config.get("run_name") or f"{task.name}-{int(time.time())}", config, meta)
@@ -122,8 +115,7 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
             tracker.log_parent_artifact(run_dir / "summary.json")
             tracker.log_parent_artifact(run_dir / "resolved_config.yaml")
             tracker.end(status)
-        if cache is not None:
-            cache.close()
+        resources.close()
     print_results(results, console)
     console.print(f"run folder: {run_dir}")
     if tracker:
@@ -133,6 +125,7 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
+@exit_on_user_error
 def hydra_main(cfg: DictConfig) -> None:
     code = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
     if code:

@@ -105,3 +105,14 @@ def test_unknown_config_option_lists_valid_options(tmp_path, data_root):
     result = _run(tmp_path, data_root, "candidates=no_such_set", run_dir="bad")
     assert result.returncode != 0
     assert "no_such_set" in result.stderr and "local" in result.stderr
+
+
+def test_missing_data_is_one_clear_message(tmp_path):
+    env = {**os.environ, "RFT_DATA_DIR": str(tmp_path / "empty")}
+    env.pop("RFT_DEBUG", None)
+    result = subprocess.run([sys.executable, "-m", "evals.cli", "run", "limit=1", "tracking=none",
+                             f"hydra.run.dir={tmp_path}/run"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 2
+    assert "rft-evals data fetch" in result.stderr and "claudette/" in result.stderr
+    assert "Traceback" not in result.stderr

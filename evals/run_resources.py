@@ -1,0 +1,39 @@
+"""What every Hydra command opens before it works: the data root, the resolved config on disk (secrets
+redacted), the generation cache and the MLflow tracker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from evals.cache import GenerationCache
+from evals.redact import redact
+from evals.tracking import Tracker, TrackingSettings
+from tasks.data_root import data_root as default_data_root
+
+
+@dataclass
+class RunResources:
+    data_root: Path
+    cache: GenerationCache | None
+    tracker: Tracker | None
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+
+def open_run(config: Mapping[str, Any], run_dir: Path) -> RunResources:
+    root = Path(config["data_root"]) if config.get("data_root") else default_data_root()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "resolved_config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(redact(dict(config)))),
+                                                  encoding="utf-8")
+    cache_cfg = config["cache"]
+    cache = GenerationCache(Path(cache_cfg["path"])) if cache_cfg.get("enabled", True) else None
+    tracking = config["tracking"]
+    tracker = Tracker(TrackingSettings.from_config(tracking)) if tracking.get("enabled", True) else None
+    return RunResources(root, cache, tracker)
