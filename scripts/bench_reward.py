@@ -1,7 +1,8 @@
 """Benchmark the reward Lambda handler against the fake Bedrock judge (tests/fakes/bedrock_server.py).
 
 A 64-sample batch (real contract-review items, gold answers, so no gate cuts the judge out) with the 3 judge
-criteria of conf/reward/contract_review.yaml, judge latency L per call:
+criteria of conf/reward/contract_review.yaml (per_criterion mode: one RubricJudge call per criterion; the fake
+judge answers in the verdict format RubricJudge reads, see tests/_reward_helpers.py), judge latency L per call:
   1. all calls answer: handler wall time;
   2. 20% of calls throttled: share of samples with real (non-neutral) rewards, and wall time;
   3. the judge down (every call 503): all samples neutral, returned before the deadline.

@@ -46,17 +46,27 @@ def sample(task, row, answer: str, *, where: str = "top", role: str = "assistant
     return out
 
 
-_CRITERION = re.compile(r"CRITERION (\w+):")
+_CRITERION = re.compile(r"^\d+\. (\w+): ", re.MULTILINE)  # how RubricJudge lists the criteria it asks about
+
+
+def asked_criteria(body: Any) -> list[str]:
+    """The criteria a rubric judge request asks about (one in per_criterion mode, all in `all` mode)."""
+    system = "".join(block.get("text", "") for block in (body or {}).get("system", []))
+    return _CRITERION.findall(system)
+
+
+def rubric_reply(verdicts: dict[str, str]) -> str:
+    """A reply RubricJudge reads: one {justification, verdict} object, or one per criterion."""
+    one = {name: {"justification": f"{name} checked", "verdict": v} for name, v in verdicts.items()}
+    return json.dumps(next(iter(one.values())) if len(one) == 1 else one)
 
 
 def verdict_by_content(model_id: str, body: Any) -> Behaviour:
-    """A deterministic judge: the verdict depends only on the request (criterion and answer), so two runs
+    """A deterministic judge: the verdicts depend only on the request (criterion and answer), so two runs
     over the same outputs get the same replies."""
     text = json.dumps(body, sort_keys=True)
-    criterion = _CRITERION.search(text)
-    name = criterion.group(1) if criterion else "?"
-    verdict = "fail" if (len(text) + len(name)) % 3 == 0 else "pass"
-    return reply(json.dumps({"verdict": verdict, "reason": f"{name} checked"}))
+    names = asked_criteria(body) or ["?"]
+    return reply(rubric_reply({n: "fail" if (len(text) + len(n)) % 3 == 0 else "pass" for n in names}))
 
 
 def check_contract(results: list[dict[str, Any]], event: list[dict[str, Any]]) -> None:

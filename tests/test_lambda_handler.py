@@ -10,7 +10,7 @@ import pytest
 
 from metrics.reward.batch import MalformedEventError
 from metrics.reward.lambda_handler import build_judge, handle
-from _reward_helpers import bundle_for, check_contract, load_task, sample, verdict_by_content
+from _reward_helpers import bundle_for, check_contract, load_task, rubric_reply, sample, verdict_by_content
 from fakes.bedrock_server import FakeBedrock, Script, fault, reply
 
 
@@ -144,3 +144,57 @@ def test_slow_judge_is_cut_at_the_deadline(task, rows):
         elapsed = time.monotonic() - started
     assert elapsed < 2.0
     assert all(_metric(r, "error/timeout") == 1.0 for r in results) and log["errors"] == {"timeout": 2}
+
+
+def test_unreadable_verdict_is_reasked_once_then_neutral(task, rows):
+    """The reward takes RubricJudge's re-ask: an unreadable reply gets one second request (carrying the
+    re-ask note); a reply still unreadable after it makes the sample neutral with judge_parse_error."""
+    good = rubric_reply({"target_document_grounding": "pass"})
+    script = Script(default=reply(good))
+    with FakeBedrock(script) as fake:
+        bundle = bundle_for(task, "contract_review", endpoint_url=fake.url, max_concurrency=1)
+        event = [sample(task, rows[0], task.render_gold(rows[0]))]
+        # criterion 1: prose, then a readable re-ask; criteria 2, 3: readable at once
+        script.then(reply("I think it is fine overall."), reply(rubric_reply({"target_document_grounding": "fail"})),
+                    reply(rubric_reply({"reference_consistency": "pass"})),
+                    reply(rubric_reply({"actionability": "pass"})))
+        results, log = _run(event, bundle)
+        assert fake.requests() == 4 and log["neutral"] == 0
+        assert _metric(results[0], "judge_grounding") == 0.0 and _metric(results[0], "judge_actionable") == 1.0
+        reasked = fake.seen[1].body["messages"][-1]["content"][0]["text"]
+        assert "could not be read" in reasked and "I think it is fine" in reasked
+
+        script.then(reply("no idea"), reply("still no idea"))
+        failed, log = _run(event, bundle)
+        assert failed[0]["aggregate_reward_score"] == 0.5 and log["neutral"] == 1
+        assert _metric(failed[0], "error/judge_parse_error") == 1.0
+
+
+def test_all_in_one_mode_judges_every_criterion_in_one_call(task, rows):
+    with FakeBedrock(Script(respond=verdict_by_content)) as fake:
+        bundle = bundle_for(task, "contract_review", endpoint_url=fake.url, mode="all", max_tokens=320)
+        event = [sample(task, r, task.render_gold(r)) for r in rows]
+        results, log = _run(event, bundle)
+        assert fake.requests() == len(rows) == log["judge_calls"] and log["neutral"] == 0
+        assert all(_metric(r, name) in (0.0, 1.0) for r in results
+                   for name in ("judge_grounding", "judge_consistency", "judge_actionable"))
+
+
+@pytest.mark.parametrize("mode", ["per_criterion", "all"])
+def test_reward_requests_are_the_rubric_judges_requests(task, rows, mode):
+    """What the reward sends for a part is exactly what RubricJudge (as `rft-evals judge-eval` runs it) plans."""
+    from metrics.judges.types import JudgeSample
+    from metrics.reward import rubric_adapter
+    from metrics.reward.judge import document_of
+
+    bundle = bundle_for(task, "contract_review", mode=mode)
+    full = rubric_adapter.rubric_judge(bundle.reward.judge)
+    reference = task.reference(rows[0])
+    answer = task.render_gold(rows[0])
+    planned, _ = full.plan(JudgeSample("s", answer, document_of(reference), bundle.reference_text))
+    judges = rubric_adapter.part_judges(full)
+    assert sorted(judges) == sorted(r.part for r in planned)
+    for expected in planned:
+        got, decided = rubric_adapter.plan(judges[expected.part], expected.part, answer, document_of(reference),
+                                           bundle.reference_text)
+        assert decided is None and got.messages == expected.messages and got.schema == expected.schema

@@ -75,3 +75,47 @@ def test_zip_runs_in_a_fresh_venv_with_only_boto3(zip_path, tmp_path):
     assert payload["heavy"] == []
     scores = [r["aggregate_reward_score"] for r in payload["results"]]
     assert scores == [1.0, 1.0, 1.0, 0.0]
+
+
+def test_judged_zip_carries_the_rubric_judge_and_stays_light(tmp_path):
+    """The judged reward's bundle carries the rubric judge config as JSON; the zip alone builds RubricJudge
+    requests, reads verdicts and scores a batch (a stub stands in for Bedrock) without a heavy import."""
+    out = tmp_path / "judged.zip"
+    env = {**os.environ, "RFT_DATA_DIR": DATA, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(["bash", str(ROOT / "scripts/build_lambda.sh"), "--reward", "contract_review", "--out", str(out)],
+                   check=True, cwd=ROOT, env=env, capture_output=True, text=True)
+    code = tmp_path / "code"
+    zipfile.ZipFile(out).extractall(code)
+    judge = json.loads((code / "reward_bundle.json").read_text())["reward"]["judge"]
+    assert judge["kind"] == "rubric" and [c["name"] for c in judge["criteria"]] == [
+        "target_document_grounding", "reference_consistency", "actionability"]
+    task = load_task()
+    rows = [r for r in task.rows("test") if r["gold"]][:2]
+    (tmp_path / "event.json").write_text(json.dumps([sample(task, r, task.render_gold(r)) for r in rows]))
+    script = (
+        "import json, sys\n"
+        "from metrics.reward.lambda_handler import handle, load_state\n"
+        "bundle, judge = load_state()\n"
+        "class Stub:\n"
+        "    asked = []\n"
+        "    def converse(self, **kw):\n"
+        "        Stub.asked.append(kw['system'][0]['text'])\n"
+        "        text = json.dumps({'justification': 'fine', 'verdict': 'pass'})\n"
+        "        return {'output': {'message': {'content': [{'text': text}]}}, 'stopReason': 'end_turn'}\n"
+        "judge._client = Stub()\n"
+        "class C:\n    def get_remaining_time_in_millis(self): return 60000\n"
+        "out = handle(json.load(open(sys.argv[1])), C(), bundle, judge, log_stream=sys.stderr)\n"
+        "heavy = sorted(m for m in ('numpy', 'datasets', 'mlflow', 'hydra', 'sklearn', 'yaml', 'tasks', 'evals')"
+        " if m in sys.modules)\n"
+        "print(json.dumps({'results': out, 'heavy': heavy, 'asked': len(Stub.asked),"
+        " 'delimited': all('<<<BEGIN REFERENCE' in s for s in Stub.asked)}))\n"
+    )
+    run_env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(code), "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "event.json")], capture_output=True,
+                            text=True, env=run_env, cwd=code)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert payload["heavy"] == [] and payload["asked"] == 3 * len(rows) and payload["delimited"]
+    for r in payload["results"]:
+        metrics = {m["name"]: m["value"] for m in r["metrics_list"]}
+        assert metrics["neutral"] == 0.0 and metrics["judge_grounding"] == 1.0

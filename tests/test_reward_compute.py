@@ -21,7 +21,7 @@ JUDGED = {
     },
     "formula": "0.5 * risk + 0.25 * ground + 0.25 * j1",
     "gates": ["fmt"],
-    "judge": {"model_id": "m", "criteria": {"c1": "passes"}},
+    "judge": {"model_id": "m", "criteria": [{"name": "c1", "question": "Does it pass?"}]},
 }
 VALUES = {"schema_valid": 1.0, "risk_tp": 1.0, "risk_fp": 1.0, "risk_fn": 0.0, "grounded_excerpts": 1.0,
           "total_excerpts": 2.0}
@@ -52,7 +52,10 @@ def test_failed_gate_gives_minimum_without_judge():
     assert (result.score, result.gate, result.neutral) == (0.0, "fmt", False)
 
     class Boom:
-        def score_criterion(self, *a, **k):
+        def parts_for(self, criteria):
+            return criteria
+
+        def score_part(self, *a, **k):
             raise AssertionError("the judge must not be called when a gate fails")
 
     assert reward_from_record(values, [], config, Boom(), "x", {}).score == 0.0

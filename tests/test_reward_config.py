@@ -61,7 +61,8 @@ def test_invalid_configs_are_rejected(change, fragment):
 
 
 def test_gate_on_judge_component_is_rejected():
-    data = _cfg(components={"j": {"judge": "c"}}, judge={"criteria": {"c": "x"}, "model_id": "m"}, gates=["j"])
+    judge = {"criteria": [{"name": "c", "question": "x?"}], "model_id": "m"}
+    data = _cfg(components={"j": {"judge": "c"}}, judge=judge, gates=["j"])
     with pytest.raises(RewardConfigError, match="gates run before the judge"):
         RewardConfig.from_mapping(data, "r.yaml")
 
@@ -70,3 +71,30 @@ def test_report_types_default_from_use():
     config = RewardConfig.from_mapping(_cfg(), "r.yaml")
     assert {c.name: c.report for c in config.components} == {"risk": "Reward", "fmt": "Metric"}
     assert RewardConfig.from_mapping(config.to_dict(), "again").to_dict() == config.to_dict()
+
+
+def test_reward_judge_is_the_production_rubric():
+    """The reward's judge section is a rubric judge config whose criteria are the production judge's
+    (conf/judge/contract_review_rubric.yaml), word for word: the reward and the judge cannot drift."""
+    from metrics.judges.config import judge_from_config
+
+    reward = yaml.safe_load((CONF / "contract_review.yaml").read_text())
+    production = yaml.safe_load((CONF.parent / "judge" / "contract_review_rubric.yaml").read_text())
+    assert reward["judge"]["criteria"] == production["criteria"]
+    assert reward["judge"]["instructions"] == production["instructions"]
+    judge = judge_from_config(reward["judge"])  # the format metrics/judges/config.py reads
+    config = RewardConfig.from_mapping(reward, "conf/reward/contract_review.yaml")
+    assert set(config.criteria) == {c.name for c in judge.criteria}
+
+
+@pytest.mark.parametrize("judge, fragment", [
+    ({"model_id": "m", "criteria": {"c": "passes"}}, "list of"),  # the old name -> text mapping
+    ({"model_id": "m", "criteria": [{"name": "other", "question": "q?"}]}, r"\['c'\] are used"),
+    ({"model_id": "m", "criteria": [{"name": "c"}]}, "needs a `question`"),
+    ({"model_id": "m", "kind": "pairwise", "criteria": [{"name": "c", "question": "q?"}]}, "kind: rubric"),
+    ({"model_id": "m", "mode": "sometimes", "criteria": [{"name": "c", "question": "q?"}]}, "mode"),
+])
+def test_bad_judge_sections_are_rejected(judge, fragment):
+    data = _cfg(components={"risk": {"metric": "risk_f1"}, "j": {"judge": "c"}}, judge=judge)
+    with pytest.raises(RewardConfigError, match=fragment):
+        RewardConfig.from_mapping(data, "r.yaml")

@@ -21,7 +21,7 @@ from typing import Any
 from metrics.errors import ClassifiedError, ErrorKind
 from metrics.reward.bundle import RewardBundle
 from metrics.reward.compute import RewardResult, compute_reward, needs_judge
-from metrics.reward.judge import JudgeClient, JudgeFailure, checked_score, document_of
+from metrics.reward.judge import JudgeClient, JudgeFailure, checked_scores, document_of
 from metrics.types import SampleScore
 
 ASSISTANT_ROLES = ("assistant", "nova_assistant")
@@ -136,35 +136,37 @@ def _result(sample: _Sample, bundle: RewardBundle) -> tuple[dict[str, Any], Rewa
 
 def _judge_all(samples: Sequence[_Sample], bundle: RewardBundle, judge: JudgeClient, deadline: float | None,
                max_concurrency: int) -> int:
-    """Every criterion of every sample that needs the judge, in one bounded pool; returns calls submitted."""
+    """Every judge part (call) of every sample that needs the judge, in one bounded pool; returns calls
+    submitted."""
     config = bundle.reward
+    parts = judge.parts_for(config.criteria)
     jobs: list[tuple[_Sample, str]] = []
     for sample in samples:
         if sample.score is not None and needs_judge(sample.score.values, sample.score.errors, config):
             sample.judged = True
-            jobs.extend((sample, criterion) for criterion in config.criteria)
+            jobs.extend((sample, part) for part in parts)
     if not jobs:
         return 0
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(jobs))), thread_name_prefix="judge")
-    futures: dict[Future[float], tuple[_Sample, str]] = {}
+    futures: dict[Future[Mapping[str, float]], tuple[_Sample, str]] = {}
     try:
-        for sample, criterion in jobs:
-            future = pool.submit(judge.score_criterion, criterion, sample.output, sample.reference,
+        for sample, part in jobs:
+            future = pool.submit(judge.score_part, part, sample.output, sample.reference,
                                  document_of(sample.reference), deadline)
-            futures[future] = (sample, criterion)
+            futures[future] = (sample, part)
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         done, _ = wait(futures, timeout=timeout, return_when=ALL_COMPLETED)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # calls still running finish on their own
-    for future, (sample, criterion) in futures.items():
+    for future, (sample, part) in futures.items():
         if sample.judge_error is not None:
             continue
         if future not in done:
             sample.judge_error = ClassifiedError(ErrorKind.TIMEOUT, "the Lambda deadline came before the judge's "
-                                                 f"verdict on {criterion}", "judge")
+                                                 f"verdict on {part}", "judge")
             continue
         try:
-            sample.judge_scores[criterion] = checked_score(criterion, future.result())
+            sample.judge_scores.update(checked_scores(part, future.result()))
         except JudgeFailure as exc:
             sample.judge_error = exc.error
         except Exception as exc:  # a judge client bug is this sample's judge error, not the batch's

@@ -2,7 +2,9 @@
 
 botocore's own retries are off; this client retries ThrottlingException, ModelNotReady, 5xx, model timeouts
 and connection failures itself, with exponential backoff and full jitter, and never sleeps past the
-caller's deadline (the Lambda must answer before it is killed). Anything else fails the call at once."""
+caller's deadline (the Lambda must answer before it is killed). Anything else fails the call at once.
+The prompt, the verdict parsing and the one re-ask of an unreadable verdict are the rubric judge's
+(metrics/judges/rubric.py, through rubric_adapter.py): this module is only the transport."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from typing import Any
 
 from metrics.errors import ClassifiedError, ErrorKind
 from metrics.reward import rubric_adapter
-from metrics.reward.judge import JudgeFailure, JudgeSettings, checked_score, document_of
+from metrics.judges.types import JudgeRequest
+from metrics.reward.judge import JudgeFailure, JudgeSettings, document_of
 
 # ClientError code -> (kind, retryable)
 CLIENT_ERRORS: dict[str, tuple[ErrorKind, bool]] = {
@@ -68,17 +71,33 @@ def response_text(response: Mapping[str, Any]) -> str:
     return "".join(block["text"] for block in message.get("content", []) if "text" in block)
 
 
+def converse_kwargs(model_id: str, request: JudgeRequest) -> dict[str, Any]:
+    """A judge request as Converse arguments: system turns into `system`, the rest into `messages`."""
+    system = [{"text": m["content"]} for m in request.messages if m["role"] == "system"]
+    messages = [{"role": m["role"], "content": [{"text": m["content"]}]} for m in request.messages
+                if m["role"] != "system"]
+    kwargs: dict[str, Any] = {
+        "modelId": model_id, "messages": messages,
+        "inferenceConfig": {"maxTokens": request.max_tokens, "temperature": request.temperature},
+    }
+    if system:
+        kwargs["system"] = system
+    return kwargs
+
+
 class BedrockJudgeClient:
     def __init__(self, settings: JudgeSettings, reference_text: str, client: Any = None,
                  rng: random.Random | None = None, sleep: Callable[[float], None] = time.sleep):
         self.settings = settings
-        self.criteria = tuple(settings.criteria)
+        self.judge = rubric_adapter.rubric_judge(settings.rubric)
+        self.criteria = tuple(c.name for c in self.judge.criteria)
+        self._part_judges = rubric_adapter.part_judges(self.judge)
         self.reference_text = reference_text
         self._client = client
         self._client_lock = threading.Lock()
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self.calls = 0  # requests sent, retries included (for the invocation log)
+        self.calls = 0  # requests sent, retries and re-asks included (for the invocation log)
 
     @property
     def client(self) -> Any:
@@ -87,15 +106,8 @@ class BedrockJudgeClient:
                 self._client = make_client(self.settings)
             return self._client
 
-    def converse_kwargs(self, criterion: str, output_text: str, document: str) -> dict[str, Any]:
-        request = rubric_adapter.build_request(criterion, self.settings.criteria[criterion], output_text, document,
-                                               self.reference_text)
-        return {
-            "modelId": self.settings.model_id,
-            "system": [{"text": request.system}],
-            "messages": [{"role": "user", "content": [{"text": request.user}]}],
-            "inferenceConfig": {"maxTokens": self.settings.max_tokens, "temperature": self.settings.temperature},
-        }
+    def parts_for(self, criteria: tuple[str, ...]) -> tuple[str, ...]:
+        return rubric_adapter.parts_for(self.judge, criteria)
 
     def _backoff(self, attempt: int, deadline: float | None) -> bool:
         """Sleep before retry number `attempt` (0 first); False when the deadline leaves no time for it."""
@@ -106,11 +118,9 @@ class BedrockJudgeClient:
         self._sleep(wait)
         return True
 
-    def score_criterion(self, criterion: str, output_text: str, reference: Any, document: str,
-                        deadline: float | None = None) -> float:
-        if criterion not in self.settings.criteria:
-            raise JudgeFailure(ClassifiedError(ErrorKind.INPUT, f"unknown judge criterion {criterion!r}", "judge"))
-        kwargs = self.converse_kwargs(criterion, output_text, document)
+    def send(self, request: JudgeRequest, deadline: float | None = None) -> tuple[str, str]:
+        """(text, stop reason) of one request, retried as above; raises JudgeFailure."""
+        kwargs = converse_kwargs(self.settings.model_id, request)
         error: ClassifiedError | None = None
         for attempt in range(self.settings.max_attempts):
             if deadline is not None and time.monotonic() >= deadline:
@@ -125,10 +135,30 @@ class BedrockJudgeClient:
                 if not self._backoff(attempt, deadline):
                     break
                 continue
-            return checked_score(criterion, rubric_adapter.parse_verdict(criterion, response_text(response)))
+            return response_text(response), str(response.get("stopReason") or "end_turn")
         raise JudgeFailure(ClassifiedError(ErrorKind.TIMEOUT, "judge: the deadline passed before a verdict"
                                            + (f" (last error: {error.message})" if error else ""), "judge"))
 
+    def score_part(self, part: str, output_text: str, reference: Any, document: str,
+                   deadline: float | None = None) -> dict[str, float]:
+        judge = self._part_judges.get(part)
+        if judge is None:
+            raise JudgeFailure(ClassifiedError(ErrorKind.INPUT, f"unknown judge part {part!r}; the rubric judge "
+                                               f"(mode {self.judge.mode}) plans {sorted(self._part_judges)}", "judge"))
+        request, decided = rubric_adapter.plan(judge, part, output_text, document, self.reference_text)
+        if request is None:
+            return rubric_adapter.scores(part, decided)
+        text, stop = self.send(request, deadline)
+        verdict = rubric_adapter.parse(judge, request, text, stop)
+        if rubric_adapter.needs_reask(judge, verdict):  # one second chance, as the harness gives
+            again = rubric_adapter.reask(judge, request, text, verdict, stop)
+            text, stop = self.send(again, deadline)
+            verdict = rubric_adapter.parse(judge, again, text, stop)
+        return rubric_adapter.scores(part, verdict)
+
     def score(self, output_text: str, reference: Any, document: str | None = None) -> dict[str, float]:
         doc = document_of(reference) if document is None else document
-        return {c: self.score_criterion(c, output_text, reference, doc) for c in self.criteria}
+        out: dict[str, float] = {}
+        for part in self.parts_for(self.criteria):
+            out.update(self.score_part(part, output_text, reference, doc))
+        return out

@@ -216,11 +216,24 @@ def _parse(data: Any, source: str) -> RewardConfig:
         if not low <= config.gate_score(gate) <= high:
             raise _error(source, f"gates[{i}].score", f"{config.gate_score(gate)} is outside [{low}, {high}]")
     if config.criteria:
-        criteria = config.judge.get("criteria")
-        if not isinstance(criteria, Mapping):
-            raise _error(source, "judge.criteria", f"judge components need their criteria defined here "
-                         f"(name -> what passes); missing for {list(config.criteria)}")
-        missing = [c for c in config.criteria if c not in criteria]
-        if missing:
-            raise _error(source, "judge.criteria", f"criteria {missing} are used by components but not defined")
+        _check_judge(config, source)
     return config
+
+
+def _check_judge(config: RewardConfig, source: str) -> None:
+    """The `judge:` section is a rubric judge config (metrics/judges/config.py's format) that defines every
+    criterion a component reads."""
+    from metrics.reward.rubric_adapter import rubric_judge
+
+    if not isinstance(config.judge.get("criteria"), list):
+        raise _error(source, "judge.criteria", "judge components need their criteria defined here, as a list of "
+                     "{name, question, passes, fails} (the format of conf/judge/*.yaml); missing for "
+                     f"{list(config.criteria)}")
+    try:
+        judge = rubric_judge(config.judge, source)
+    except ValueError as exc:
+        raise RewardConfigError(str(exc)) from None
+    defined = {c.name for c in judge.criteria}
+    missing = [c for c in config.criteria if c not in defined]
+    if missing:
+        raise _error(source, "judge.criteria", f"criteria {missing} are used by components but not defined")

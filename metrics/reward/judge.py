@@ -1,12 +1,15 @@
 """What the reward needs from a judge, whatever performs the calls: criterion scores in [0, 1] for one
 answer, or a classified error. The Lambda uses the Bedrock client (metrics/reward/bedrock_judge.py); tests
-and `rft-evals run` may pass any object with these methods."""
+and `rft-evals run` may pass any object with these methods.
+
+The unit of work is a judge *part*: one call of the rubric judge (metrics/judges/rubric.py), which decides
+one criterion (`mode: per_criterion`) or all of them (`mode: all`)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from metrics.errors import ClassifiedError, ErrorKind
@@ -21,14 +24,13 @@ class JudgeFailure(Exception):
 
 
 class JudgeClient(Protocol):
-    criteria: tuple[str, ...]
+    def parts_for(self, criteria: tuple[str, ...]) -> tuple[str, ...]:
+        """The calls (parts) that decide `criteria`."""
 
-    def score_criterion(self, criterion: str, output_text: str, reference: Any, document: str,
-                        deadline: float | None = None) -> float:
-        """One criterion's score in [0, 1]; raises JudgeFailure. `deadline` is a time.monotonic() instant."""
-
-    def score(self, output_text: str, reference: Any, document: str) -> Mapping[str, float]:
-        """Every criterion's score; raises JudgeFailure."""
+    def score_part(self, part: str, output_text: str, reference: Any, document: str,
+                   deadline: float | None = None) -> Mapping[str, float]:
+        """criterion -> score in [0, 1] for the criteria one part decides; raises JudgeFailure.
+        `deadline` is a time.monotonic() instant."""
 
 
 def document_of(reference: Any) -> str:
@@ -41,14 +43,13 @@ def document_of(reference: Any) -> str:
 
 def judge_sample(judge: JudgeClient, criteria: tuple[str, ...], output_text: str, reference: Any,
                  deadline: float | None = None) -> tuple[dict[str, float] | None, ClassifiedError | None]:
-    """The criterion scores of one answer, criteria one after the other: (scores, None) or (None, error).
-    The Lambda runs the same score_criterion calls in parallel; the floats are the same."""
+    """The criterion scores of one answer, parts one after the other: (scores, None) or (None, error).
+    The Lambda runs the same score_part calls in parallel; the floats are the same."""
     document = document_of(reference)
     scores: dict[str, float] = {}
-    for criterion in criteria:
+    for part in judge.parts_for(criteria):
         try:
-            scores[criterion] = checked_score(criterion, judge.score_criterion(criterion, output_text, reference,
-                                                                                document, deadline))
+            scores.update(checked_scores(part, judge.score_part(part, output_text, reference, document, deadline)))
         except JudgeFailure as exc:
             return None, exc.error
     return scores, None
@@ -62,32 +63,37 @@ def checked_score(criterion: str, value: Any) -> float:
     return float(value)
 
 
+def checked_scores(part: str, values: Any) -> dict[str, float]:
+    if not isinstance(values, Mapping):
+        raise JudgeFailure(ClassifiedError(ErrorKind.JUDGE_PARSE, f"judge part {part}: scores {values!r} are not "
+                                           "a mapping criterion -> score", "judge"))
+    return {str(c): checked_score(str(c), v) for c, v in values.items()}
+
+
 @dataclass(frozen=True)
 class JudgeSettings:
-    """The `judge:` section of a reward config."""
+    """The `judge:` section of a reward config: the transport (model, retries, timeouts, concurrency) and,
+    in `rubric`, the whole section as the rubric judge config metrics/judges/config.py reads (kind, mode,
+    criteria with name/question/passes/fails, max_tokens, temperature, instructions, ...)."""
 
     model_id: str
-    criteria: Mapping[str, str]  # name -> what a passing answer does
+    rubric: Mapping[str, Any]
     max_concurrency: int = 128  # judge calls in flight per Lambda invocation
     max_attempts: int = 5  # per call, the first included
     backoff_base_s: float = 0.25
     backoff_max_s: float = 4.0
     read_timeout_s: float = 60.0
     connect_timeout_s: float = 5.0
-    max_tokens: int = 256
-    temperature: float = 0.0
     region: str | None = None
     endpoint_url: str | None = None  # None: boto3 reads AWS_ENDPOINT_URL_BEDROCK_RUNTIME
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "<reward config>") -> JudgeSettings:
-        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        known = {f for f in cls.__dataclass_fields__ if f != "rubric"}
         if not data.get("model_id"):
             raise ValueError(f"{source}: key judge.model_id: set the Bedrock model id of the judge")
         values = {k: v for k, v in data.items() if k in known}
-        extra = {k: v for k, v in data.items() if k not in known}
-        settings = cls(**values, extra=extra)
+        settings = cls(**values, rubric=dict(data))
         if settings.max_concurrency < 1 or settings.max_attempts < 1:
             raise ValueError(f"{source}: keys judge.max_concurrency and judge.max_attempts must be >= 1")
         return settings

@@ -1,51 +1,87 @@
-"""THE ONE PLACE that knows the judge's prompt and verdict format (an interim rubric).
-
-It builds the request for one criterion and reads the verdict. When metrics/judges (the sans-I/O rubric
-judge) lands, replace the two functions below by calls into it; nothing else in metrics/reward changes.
-Standard library only."""
+"""The bridge from the reward to the production rubric judge (metrics/judges/rubric.py): the reward's judge
+prompt, verdict parsing and re-ask ARE RubricJudge's, so the reward and `rft-evals judge-eval` / `run
+judge=...` cannot drift apart. This module only maps a part's verdict to scores (pass 1.0, fail 0.0) and an
+unreadable verdict to a JudgeFailure (judge_parse_error, hence the neutral reward). Standard library only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Any
 
 from metrics.errors import ClassifiedError, ErrorKind
-from metrics.parsing import parse_json_output
+from metrics.judges.base import JudgeConfigError
+from metrics.judges.rubric import PASS, RubricJudge
+from metrics.judges.types import JudgeReply, JudgeRequest, JudgeSample, Verdict
 from metrics.reward.judge import JudgeFailure
 
-SYSTEM = ("You grade one answer of a contract reviewer against one criterion. Read the Reference (the review "
-          "playbook), the TargetDocument and the answer. Reply with JSON only: "
-          '{"verdict": "pass" or "fail", "reason": "<one sentence>"}.')
-
-USER = """CRITERION {name}: {criterion}
-
-=== REFERENCE ===
-{reference}
-=== TARGET DOCUMENT ===
-{document}
-=== ANSWER ===
-{answer}
-=== END ===
-Does the answer pass the criterion?"""
-
-_VERDICTS = {"pass": 1.0, "fail": 0.0}
+SAMPLE_ID = "reward"  # one answer per plan: the id only names the request
 
 
-@dataclass(frozen=True)
-class JudgeRequest:
-    system: str
-    user: str
+def rubric_judge(config: Mapping[str, Any], source: str = "<reward config>") -> RubricJudge:
+    """The rubric judge of a reward config's `judge:` section; raises ValueError naming the key."""
+    kind = config.get("kind", "rubric")
+    if kind != "rubric":
+        raise ValueError(f"{source}: key judge.kind: the reward reads pass/fail criteria, so the judge must be "
+                         f"kind: rubric, got {kind!r}")
+    criteria = config.get("criteria")
+    if not isinstance(criteria, list) or not all(isinstance(c, Mapping) for c in criteria):
+        raise ValueError(f"{source}: key judge.criteria: must be a list of {{name, question, passes, fails}} "
+                         "as in conf/judge/contract_review_rubric.yaml")
+    try:
+        return RubricJudge.from_config({"name": "reward_judge", **config})
+    except JudgeConfigError as exc:
+        raise ValueError(f"{source}: key judge: {exc}") from None
 
 
-def build_request(name: str, criterion: str, answer: str, document: str, reference_text: str) -> JudgeRequest:
-    return JudgeRequest(SYSTEM, USER.format(name=name, criterion=criterion, reference=reference_text,
-                                            document=document, answer=answer))
+def parts_for(judge: RubricJudge, criteria: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(criteria) if judge.mode == "per_criterion" else ("all",)
 
 
-def parse_verdict(name: str, text: str) -> float:
-    """1.0 for pass, 0.0 for fail; raises JudgeFailure(judge_parse_error) when no verdict can be read."""
-    parsed = parse_json_output(text)
-    verdict = parsed.value.get("verdict") if parsed.ok and isinstance(parsed.value, dict) else None
-    if isinstance(verdict, str) and verdict.strip().lower() in _VERDICTS:
-        return _VERDICTS[verdict.strip().lower()]
-    raise JudgeFailure(ClassifiedError(ErrorKind.JUDGE_PARSE, f"criterion {name}: no pass/fail verdict in the "
-                                       f"judge's reply {text[:120]!r}", "judge"))
+def part_judges(judge: RubricJudge) -> dict[str, RubricJudge]:
+    """part -> the judge that plans it alone. In per_criterion mode a one-criterion RubricJudge builds the
+    very request the full judge builds for that criterion (same system prompt, schema and user turn; a test
+    checks it), without building the other criteria's prompts on every call."""
+    if judge.mode != "per_criterion":
+        return {"all": judge}
+    return {c.name: RubricJudge(judge.settings, (c,), judge.instructions, judge.mode) for c in judge.criteria}
+
+
+def plan(judge: RubricJudge, part: str, output_text: str, document: str,
+         reference_text: str) -> tuple[JudgeRequest | None, Verdict | None]:
+    """The request for one part, or the verdict decided without a call (an empty answer fails)."""
+    requests, decided = judge.plan(JudgeSample(SAMPLE_ID, output_text, document, reference_text))
+    if decided:
+        return None, decided[0]
+    for request in requests:
+        if request.part == part:
+            return request, None
+    raise JudgeFailure(ClassifiedError(ErrorKind.INPUT, f"judge part {part!r} is not one the rubric judge plans "
+                                       f"(mode {judge.mode})", "judge"))
+
+
+def parse(judge: RubricJudge, request: JudgeRequest, text: str, stop_reason: str = "end_turn") -> Verdict:
+    return judge.parse(request, JudgeReply(text=text, stop_reason=stop_reason))
+
+
+def needs_reask(judge: RubricJudge, verdict: Verdict) -> bool:
+    return not verdict.ok and judge.settings.reask and verdict.reason != "call_failed"
+
+
+def reask(judge: RubricJudge, request: JudgeRequest, text: str, verdict: Verdict,
+          stop_reason: str = "end_turn") -> JudgeRequest:
+    return judge.reask(request, JudgeReply(text=text, stop_reason=stop_reason), verdict)
+
+
+def scores(part: str, verdict: Verdict) -> dict[str, float]:
+    """criterion -> 1.0 (pass) / 0.0 (fail) for the criteria the part decides (every criterion for part
+    "all"); raises JudgeFailure when the verdict could not be read (judge_parse_error: neutral reward)."""
+    if not verdict.ok or not isinstance(verdict.value, Mapping):
+        raise JudgeFailure(verdict.error or ClassifiedError(ErrorKind.JUDGE_PARSE, f"judge part {part}: no "
+                                                            "verdict", "judge"))
+    out = {str(name): (1.0 if label == PASS else 0.0) for name, (label, _) in verdict.value.items()}
+    if part == "all":
+        return out
+    if part not in out:
+        raise JudgeFailure(ClassifiedError(ErrorKind.JUDGE_PARSE, f"judge part {part}: the verdict is for "
+                                           f"{sorted(out)}", "judge"))
+    return {part: out[part]}
