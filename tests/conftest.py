@@ -23,3 +23,14 @@ def data_root() -> Path:
         pytest.fail(f"benchmark data not found under {root}: set RFT_DATA_DIR to the data mirror "
                     "or run `rft-evals data fetch`")
     return root
+
+
+@pytest.fixture
+def fake_aws_credentials(monkeypatch):
+    """Dummy AWS credentials and region for boto3 clients pointed at the loopback fake Bedrock; the real
+    profile and the deployment's judge-model override are cleared so nothing reaches AWS settings."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("REWARD_JUDGE_MODEL_ID", raising=False)

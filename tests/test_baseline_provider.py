@@ -119,7 +119,7 @@ def claudette_baseline(claudette_task):
 @pytest.mark.slow
 def test_real_baseline_flags_unfair_training_sentences(claudette_task, claudette_baseline):
     texts, labels = claudette_task.sentence_training_set()
-    unfair = [(text, label) for text, label in zip(texts, labels) if label.endswith(":clearly_unfair")]
+    unfair = [(text, label) for text, label in zip(texts, labels, strict=True) if label.endswith(":clearly_unfair")]
     assert len(unfair) >= 50
     flags = claudette_baseline.flagger.flag([text for text, _ in unfair])
     flagged = {index: f"{risk}:{assessment}" for index, risk, assessment in flags}

@@ -14,6 +14,8 @@ from _reward_helpers import bundle_for, check_contract, load_task, rubric_reply,
 from fakes.bedrock_server import FakeBedrock, Script, fault, reply
 
 
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
+
 class Context:
     def __init__(self, seconds: float):
         self.deadline = time.monotonic() + seconds
@@ -35,13 +37,6 @@ def rows(task):
     return risky + clean
 
 
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("REWARD_JUDGE_MODEL_ID", raising=False)
 
 
 def _run(event, bundle, seconds=60.0):

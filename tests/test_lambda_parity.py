@@ -18,18 +18,13 @@ from _reward_helpers import DATA, ROOT, bundle_for, check_contract, load_task, s
 from fakes.bedrock_server import FakeBedrock, Script
 
 
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
+
 class Context:
     def get_remaining_time_in_millis(self) -> int:
         return 600_000
 
 
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("REWARD_JUDGE_MODEL_ID", raising=False)
 
 
 def _check_parity(task, model: str, limit: int, tmp_path: Path, reward: str, overrides: dict | None = None,

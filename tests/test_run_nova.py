@@ -50,7 +50,7 @@ def test_nova_candidates_run_end_to_end_with_usage_and_cost(tmp_path, data_root)
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert list(summary["candidates"]) == ["base", "sft", "rft"]
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    for name, candidate in summary["candidates"].items():
+    for candidate in summary["candidates"].values():
         assert candidate["scored"] == 3
         usage = candidate["usage"]
         assert usage["usage/input_tokens"] > 0 and usage["usage/output_tokens"] > 0

@@ -45,7 +45,8 @@ def test_judge_pass_rates_are_run_metrics(tmp_path, data_root):
     assert metrics[f"judge/{CRITERIA[1]}"]["value"] == pytest.approx(0.0)
     assert "judge/" + CRITERIA[0] in result.stdout
 
-    records = [json.loads(line) for line in (tmp_path / "run" / "records" / "tfidf_baseline.jsonl").read_text().splitlines()]
+    lines = (tmp_path / "run" / "records" / "tfidf_baseline.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
     assert len(records) == 4
     assert sum(f"judge/{CRITERIA[0]}" in r["values"] for r in records) == judged
 

@@ -244,7 +244,7 @@ class ContractReviewTask:
         potentially/clearly unfair tag)."""
         texts, labels = [], []
         for doc in self.documents("train"):
-            for sentence, tags in zip(doc.sentences, doc.tags):
+            for sentence, tags in zip(doc.sentences, doc.tags, strict=True):
                 unfair = [t for t in tags if t.level > claudette.FAIR]
                 texts.append(sentence)
                 labels.append(self.sentence_label(unfair[0]) if unfair else NO_RISK)
