@@ -40,6 +40,15 @@ def _statistic(kind: AggregateKind, columns: list[np.ndarray], index: np.ndarray
             return np.nanmean(values, axis=-1) if values.size else np.full(index.shape[0], math.nan)
     sums = [np.nansum(c[index], axis=-1) for c in columns]
     with np.errstate(invalid="ignore", divide="ignore"):
+        if kind is AggregateKind.MACRO_F1:
+            counts = np.stack(sums, axis=-1).reshape(*sums[0].shape, -1, 3)  # (..., classes, tp/fp/fn)
+            tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+            den = 2 * tp + fp + fn
+            per_class = np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), np.nan)
+            defined = ~np.isnan(per_class)
+            total = np.where(defined, per_class, 0).sum(axis=-1)
+            count = defined.sum(axis=-1)
+            return np.where(count > 0, total / np.maximum(count, 1), math.nan)
         if kind is AggregateKind.RATIO:
             num, den = sums
             return np.where(den > 0, num / np.where(den > 0, den, 1), math.nan)

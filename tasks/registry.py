@@ -13,6 +13,10 @@ from tasks.base import Task
 # kind -> "module:factory". A factory is `build(cfg, data_root=None) -> Task`.
 TASKS: dict[str, str] = {
     "contract_review": "tasks.contract_review.task:build",
+    "nda_policy": "tasks.nda_policy.task:build",
+    "cuad_risks": "tasks.cuad_risks.task:build",
+    "unfair_tos": "tasks.unfair_tos.task:build",
+    "config": "tasks.config_task.task:build",  # a task declared entirely in YAML (see README)
 }
 
 

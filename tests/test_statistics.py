@@ -54,3 +54,19 @@ def test_bootstrap_interval_covers_the_true_mean_about_95_percent():
         result = estimate(mean("x"), records, resamples=400, seed=trial)
         covered += result.ci_low <= 0.3 <= result.ci_high
     assert 0.88 <= covered / trials <= 0.99
+
+
+def test_macro_f1_aggregate_equals_sklearn_and_skips_absent_classes():
+    from sklearn.metrics import f1_score
+
+    from metrics.aggregates import macro_f1
+
+    rng = np.random.default_rng(3)
+    classes = ["a", "b", "c", "never"]  # "never" has no gold and no prediction: left out, as sklearn's labels=
+    gold, pred = rng.choice(classes[:3], 80), rng.choice(classes[:3], 80)
+    records = [{f"x_{k}/{c}": float(v) for c in classes for k, v in
+                (("tp", g == c and p == c), ("fp", p == c and g != c), ("fn", g == c and p != c))}
+               for g, p in zip(gold, pred, strict=True)]
+    result = estimate(macro_f1("macro", classes, "x"), records, resamples=200)
+    assert result.value == pytest.approx(f1_score(gold, pred, labels=classes[:3], average="macro"))
+    assert result.ci_low <= result.value <= result.ci_high
