@@ -1,0 +1,352 @@
+"""The self-contained HTML report: one file, inline CSS, figures as data URIs, no script, nothing fetched.
+
+Built from `htmlkit.el`, which escapes every data string; this module never concatenates raw data into markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evals.report import fmt, view
+from evals.report.htmlkit import Safe, el, join, png_img
+from evals.report.plots import RenderedFigure
+
+MAX_EXAMPLES = 5  # per list (suspects / underrated) and per agreement block
+EXCERPT_CHARS = 1500
+
+CSS = """
+:root { --ink:#1f2328; --muted:#656d76; --line:#d0d7de; --soft:#f6f8fa; --good:#1a7f37; --bad:#cf222e;
+        --good-bg:#dafbe1; --bad-bg:#ffebe9; --warn-bg:#fff8c5; }
+* { box-sizing: border-box; }
+body { margin:0; background:#eef1f4; color:var(--ink);
+       font:14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; }
+main { max-width:1280px; margin:0 auto; padding:20px 28px 40px; background:#fff; min-height:100vh; }
+h1 { font-size:24px; margin:4px 0 10px; }
+h2 { font-size:20px; margin:34px 0 8px; padding-top:12px; border-top:3px solid var(--ink); }
+h3 { font-size:15px; margin:22px 0 8px; color:#24292f; }
+h4 { font-size:13px; margin:14px 0 6px; color:var(--muted); text-transform:uppercase; letter-spacing:.04em; }
+code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size:12.5px; }
+.meta { display:grid; grid-template-columns:max-content 1fr max-content 1fr; gap:3px 14px; margin:0 0 14px;
+        font-size:13px; }
+.meta dt { color:var(--muted); } .meta dd { margin:0; overflow-wrap:anywhere; }
+.banner { border-radius:8px; padding:12px 16px; margin:12px 0 8px; border:1px solid; }
+.banner.passed { background:var(--good-bg); border-color:#4ac26b; }
+.banner.failed { background:var(--bad-bg); border-color:#ff8182; }
+.banner.none { background:var(--soft); border-color:var(--line); }
+.banner .verdict { font-size:18px; font-weight:700; }
+.banner.passed .verdict { color:var(--good); } .banner.failed .verdict { color:var(--bad); }
+.banner table { margin-top:8px; background:rgba(255,255,255,.7); }
+nav.toc { font-size:13px; margin:10px 0 0; } nav.toc a { margin-right:14px; }
+table { border-collapse:collapse; font-size:13px; font-variant-numeric:tabular-nums; margin:4px 0 8px; }
+th, td { border-bottom:1px solid var(--line); padding:4px 9px; text-align:right; vertical-align:top; }
+th { background:var(--soft); font-weight:600; white-space:nowrap; }
+th:first-child, td:first-child { text-align:left; }
+td.txt, th.txt { text-align:left; }
+.ci, .sub { color:var(--muted); font-size:11.5px; white-space:nowrap; }
+.best { font-weight:700; }
+td.better { background:var(--good-bg); } td.worse { background:var(--bad-bg); }
+td.better .sig { color:var(--good); } td.worse .sig { color:var(--bad); }
+th.delta, td.delta { border-left:2px solid var(--line); }
+tr.regressed td:first-child { box-shadow: inset 4px 0 0 var(--bad); }
+.badge { display:inline-block; padding:0 6px; border-radius:9px; font-size:11px; font-weight:600;
+         background:var(--bad); color:#fff; margin-left:6px; }
+.role { display:inline-block; padding:0 5px; border-radius:4px; font-size:11px; background:var(--soft);
+        border:1px solid var(--line); color:var(--muted); margin-left:4px; }
+.legend { color:var(--muted); font-size:12px; margin:2px 0 10px; }
+figure { margin:10px 0 16px; } figure img { max-width:100%; height:auto; border:1px solid var(--line);
+         border-radius:6px; }
+figcaption { font-size:12.5px; color:var(--muted); margin-bottom:4px; font-weight:600; }
+.note { color:var(--muted); font-style:italic; font-size:13px; background:var(--soft); padding:6px 10px;
+        border-radius:6px; display:inline-block; }
+.note.failed { background:var(--warn-bg); color:#7d4e00; }
+.examples { display:grid; gap:12px; }
+.example { border:1px solid var(--line); border-radius:8px; overflow:hidden; }
+.example header { background:var(--soft); padding:6px 10px; font-size:13px; display:flex; gap:16px;
+                  flex-wrap:wrap; }
+.example .pane { display:grid; grid-template-columns:1fr 1fr; }
+.example .pane > div { padding:6px 10px; min-width:0; }
+.example .pane > div + div { border-left:1px solid var(--line); }
+pre { margin:2px 0 0; white-space:pre-wrap; overflow-wrap:anywhere; max-height:220px; overflow:auto;
+      font:12px/1.4 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
+.suspect header { border-left:4px solid var(--bad); } .underrated header { border-left:4px solid #0969da; }
+footer { margin-top:36px; color:var(--muted); font-size:12px; }
+"""
+
+
+# --- small pieces -------------------------------------------------------------------------------------
+
+
+def _cands_header(candidates: Sequence[str], role_map: Mapping[str, str]) -> list[Safe]:
+    out = []
+    for c in candidates:
+        role = view.role_of(c, role_map)
+        out.append(el("th", c, el("span", role.upper(), class_="role") if role else None))
+    return out
+
+
+def _pair_title(a: str, b: str, role_map: Mapping[str, str]) -> str:
+    ra, rb = view.role_of(a, role_map), view.role_of(b, role_map)
+    if ra and rb:
+        return f"{ra.upper()} − {rb.upper()}"
+    return f"{a} − {b}"
+
+
+def _value_cell(v: view.Value, best: bool) -> Safe:
+    return el("td", el("span", fmt.number(v.value), class_="best" if best else None), " ",
+              el("span", fmt.interval(v.ci_low, v.ci_high), class_="ci"),
+              title=None if v.n is None else f"n = {v.n}")
+
+
+def _p_text(d: view.Delta) -> str:
+    if view.is_num(d.p_holm):
+        return f"p_holm {fmt.p_value(d.p_holm)}"
+    return f"p {fmt.p_value(d.p_value)} (unadjusted)" if view.is_num(d.p_value) else ""
+
+
+def _delta_cell(d: view.Delta | None) -> Safe:
+    if d is None:
+        return el("td", fmt.MISSING, class_="delta")
+    mark = {"better": "▲", "worse": "▼"}.get(d.verdict, "")
+    counts = "" if d.wins is None else f"W/T/L {d.wins}/{d.ties}/{d.losses}"
+    p = _p_text(d)
+    return el("td", el("span", fmt.number(d.diff, signed=True), el("span", f" {mark}", class_="sig") if mark else None,
+                       class_="best" if mark else None), " ",
+              el("span", fmt.interval(d.ci_low, d.ci_high, signed=True), class_="ci"),
+              [el("br"), el("span", p, class_="sub")] if p else None,
+              class_=f"delta {d.verdict}", title=f"{d.test} test, {d.n_pairs} pairs. {counts}".strip())
+
+
+def _best(values: Sequence[float], higher: bool) -> int | None:
+    finite = [(v, i) for i, v in enumerate(values) if view.is_num(v)]
+    if len(finite) < 2 or len({v for v, _ in finite}) < 2:
+        return None
+    return (max if higher else min)(finite)[1]
+
+
+def _figure(fig: RenderedFigure | None) -> Safe | None:
+    if fig is None:
+        return None
+    if fig.png is None:
+        return el("figure", el("figcaption", fig.title),
+                  el("p", f"Not drawn: {fig.note}", class_="note failed" if fig.failed else "note"),
+                  data_figure=fig.key)
+    return el("figure", el("figcaption", fig.title), png_img(fig.png, fig.title), data_figure=fig.key)
+
+
+# --- header and gate ----------------------------------------------------------------------------------
+
+
+def _meta(nightly: Mapping[str, Any], role_map: Mapping[str, str]) -> Safe:
+    baseline = view.mapping(nightly.get("baseline"))
+    base_text = baseline.get("run_id") or baseline.get("run_dir") or "none"
+    commit = str(nightly.get("git_commit") or fmt.MISSING)
+    items = [
+        ("suite", nightly.get("suite") or fmt.MISSING), ("created", nightly.get("created") or fmt.MISSING),
+        ("run id", nightly.get("run_id") or fmt.MISSING),
+        ("git commit", el("code", commit[:12], title=commit)),
+        ("baseline", f"{base_text} ({baseline.get('source') or 'none'})"),
+        ("roles", ", ".join(f"{r.upper()} = {c}" for r, c in role_map.items()) or fmt.MISSING),
+        ("run dir", el("code", nightly.get("run_dir") or fmt.MISSING)),
+        ("kind", nightly.get("kind") or fmt.MISSING),
+    ]
+    return el("dl", [join(el("dt", k), el("dd", v)) for k, v in items], class_="meta")
+
+
+def _gate_table(checks: Sequence[Mapping[str, Any]]) -> Safe:
+    head = el("tr", [el("th", h) for h in ("task", "candidate", "metric", "baseline", "current", "delta",
+                                            "95% CI", "p-value", "threshold")])
+    body = [el("tr", el("td", c.get("task")), el("td", c.get("candidate"), class_="txt"),
+               el("td", el("b", c.get("metric")), class_="txt"), el("td", fmt.number(c.get("baseline"))),
+               el("td", fmt.number(c.get("current"))), el("td", el("b", fmt.number(c.get("delta"), signed=True))),
+               el("td", fmt.interval(c.get("ci_low"), c.get("ci_high"), signed=True)),
+               el("td", fmt.p_value(c.get("p_value"))),
+               el("td", fmt.threshold(c.get("threshold"), c.get("threshold_kind"))))
+            for c in checks]
+    return el("table", el("thead", head), el("tbody", body))
+
+
+def _gate(nightly: Mapping[str, Any]) -> Safe:
+    status = view.gate_status(nightly)
+    gate = view.mapping(nightly.get("gate"))
+    checks = view.gate_checks(nightly, regressed_only=False)
+    regressed = view.gate_checks(nightly)
+    against = gate.get("baseline_run_id") or view.mapping(nightly.get("baseline")).get("run_id")
+    against_text = f" against baseline {against}" if against else ""
+    if status == "none":
+        return el("section", el("div", "Gate not evaluated", class_="verdict"),
+                  el("div", "No baseline run to compare with (first night, or the baseline source is 'none')."),
+                  class_="banner none", id="gate")
+    if status == "passed":
+        return el("section", el("div", "Gate PASSED", class_="verdict"),
+                  el("div", f"No metric regressed{against_text}: {len(checks)} checks, none significant "
+                            "beyond its threshold."), class_="banner passed", id="gate")
+    return el("section", el("div", f"Gate FAILED: {len(regressed)} regression{'s' * (len(regressed) != 1)}",
+                            class_="verdict"),
+              el("div", f"A drop beyond its threshold and statistically significant{against_text}."),
+              _gate_table(regressed) if regressed else el("p", "The gate failed but lists no regressed check."),
+              class_="banner failed", id="gate")
+
+
+# --- per-task sections ---------------------------------------------------------------------------------
+
+
+def _metrics_table(task: Mapping[str, Any], candidates: Sequence[str], role_map: Mapping[str, str],
+                   regressed: set[str]) -> Safe:
+    pairs = view.delta_pairs(task, role_map)
+    names = view.metric_names(task)
+    if not names:
+        return el("p", "No metrics recorded for this task.", class_="note")
+    head = el("tr", el("th", "metric"), _cands_header(candidates, role_map),
+              [el("th", _pair_title(a, b, role_map), class_="delta", title=f"{a} − {b}") for a, b in pairs])
+    body = []
+    for name in names:
+        higher = view.higher_is_better(task, name)
+        values = [view.metric(task, c, name) for c in candidates]
+        best = _best([v.value for v in values], higher)
+        label = el("td", name, el("span", " ↓ better", class_="sub") if not higher else None,
+                   el("span", "gate", class_="badge") if name in regressed else None)
+        body.append(el("tr", label, [_value_cell(v, i == best) for i, v in enumerate(values)],
+                       [_delta_cell(view.delta(task, name, a, b)) for a, b in pairs],
+                       class_="regressed" if name in regressed else None))
+    return el("table", el("thead", head), el("tbody", body), class_="metrics")
+
+
+def _errors_table(task: Mapping[str, Any], candidates: Sequence[str], role_map: Mapping[str, str]) -> Safe:
+    kinds = list(dict.fromkeys(str(k) for c in candidates
+                               for k in view.mapping(view.mapping(view.mapping(task.get("candidates")).get(c))
+                                                     .get("errors"))))
+    head = el("tr", el("th", "candidate"), el("th", "model id", class_="txt"), el("th", "n"), el("th", "scored"),
+              [el("th", k) for k in kinds], el("th", "cost"), el("th", "p50"), el("th", "p95"),
+              el("th", "tokens in / out"))
+    body = []
+    for c in candidates:
+        cand = view.mapping(view.mapping(task.get("candidates")).get(c))
+        errors = view.mapping(cand.get("errors"))
+        tokens_in, tokens_out = view.usage(task, c, "usage/input_tokens"), view.usage(task, c, "usage/output_tokens")
+        body.append(el(
+            "tr", el("td", c, el("span", (view.role_of(c, role_map) or "").upper(), class_="role")
+                     if view.role_of(c, role_map) else None),
+            el("td", el("code", cand.get("model_id") or fmt.MISSING), class_="txt"),
+            el("td", fmt.number(cand.get("n")) if cand.get("n") is None else str(cand.get("n"))),
+            el("td", fmt.MISSING if cand.get("scored") is None else str(cand.get("scored"))),
+            [el("td", str(errors.get(k, 0))) for k in kinds],
+            el("td", fmt.usd(view.usage(task, c, "usage/cost_usd"))),
+            el("td", fmt.ms(view.usage(task, c, "latency/p50_ms"))),
+            el("td", fmt.ms(view.usage(task, c, "latency/p95_ms"))),
+            el("td", f"{fmt.number(tokens_in)} / {fmt.number(tokens_out)}")))
+    note = None if kinds else el("p", "No errors: every item was scored.", class_="legend")
+    return join(el("table", el("thead", head), el("tbody", body)), note)
+
+
+def _stat(stats: Mapping[str, Any], key: str) -> Safe:
+    s = view.mapping(stats.get(key))
+    return el("td", fmt.number(s.get("value"), signed=key != "auroc"), el("br"),
+              el("span", fmt.interval(s.get("ci_low"), s.get("ci_high"), signed=key != "auroc"), class_="ci"))
+
+
+def _agreement_table(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> Safe:
+    head = el("tr", [el("th", h) for h in ("candidate", "production metric", "n", "Spearman ρ", "Kendall τ",
+                                            "Cohen κ", "AUROC", "thresholds")])
+    body = []
+    for who, entry in entries:
+        reward_name = entry.get("reward_metric") or "reward"
+        for metric_name, stats in view.mapping(entry.get("production")).items():
+            stats = view.mapping(stats)
+            body.append(el("tr", el("td", who), el("td", metric_name, class_="txt"),
+                           el("td", fmt.MISSING if stats.get("n") is None else str(stats.get("n"))),
+                           [_stat(stats, k) for k in ("spearman", "kendall", "kappa", "auroc")],
+                           el("td", f"{reward_name} ≥ {fmt.number(stats.get('reward_threshold'))}"
+                                    f", {metric_name} ≥ {fmt.number(stats.get('production_threshold'))}",
+                              class_="sub")))
+    if not body:
+        return el("p", "No reward–production agreement statistics for this task.", class_="note")
+    return el("table", el("thead", head), el("tbody", body))
+
+
+def _example(row: Mapping[str, Any], who: str, kind: str) -> Safe:
+    candidate = row.get("candidate") or who
+    return el("article", el("header", el("span", "item ", el("code", row.get("item_id", fmt.MISSING))),
+                            el("span", "candidate ", el("b", candidate)),
+                            el("span", f"reward {fmt.number(row.get('reward'))}"),
+                            el("span", f"{row.get('production_metric') or 'production'} "
+                                       f"{fmt.number(row.get('production'))}")),
+              el("div", el("div", el("h4", "model output"), el("pre", fmt.shorten(row.get("output"), EXCERPT_CHARS))),
+                 el("div", el("h4", "document excerpt"),
+                    el("pre", fmt.shorten(row.get("document"), EXCERPT_CHARS))), class_="pane"),
+              class_=f"example {kind}")
+
+
+def _examples(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> Safe:
+    """Suspects and underrated items, deduplicated across candidate blocks and the pooled block."""
+    out = []
+    for key, kind, title, blurb in (
+        ("reward_hacking_suspects", "suspect", "Reward-hacking suspects",
+         "High training reward, low production score: the reward may be paying for the wrong thing."),
+        ("underrated", "underrated", "Underrated", "Low training reward, high production score."),
+    ):
+        seen: set[tuple[str, str, str]] = set()
+        cards, hidden = [], 0
+        for who, entry in entries:
+            shown_here = 0
+            for row in view.rows(entry.get(key)):
+                ident = (str(row.get("item_id")), str(row.get("candidate") or who), str(row.get("production_metric")))
+                if ident in seen:
+                    continue
+                seen.add(ident)
+                if shown_here >= MAX_EXAMPLES:
+                    hidden += 1
+                    continue
+                shown_here += 1
+                cards.append(_example(row, who, kind))
+        more = el("p", f"{hidden} more in nightly.json.", class_="legend") if hidden else None
+        body = el("div", cards, class_="examples") if cards else el("p", "None.", class_="note")
+        out.append(join(el("h4", title), el("p", blurb, class_="legend"), body, more))
+    return join(out)
+
+
+def _task(index: int, name: str, task: Mapping[str, Any], role_map: Mapping[str, str],
+          figures: Sequence[RenderedFigure], nightly: Mapping[str, Any]) -> Safe:
+    candidates = view.candidates(task, role_map)
+    by_key = {f.key: f for f in figures}
+    regressed = {str(c.get("metric")) for c in view.gate_checks(nightly, name)}
+    entries = view.agreement_entries(task, candidates)
+    n_items = task.get("n_items")
+    legend = el("p", "Value with its 95% bootstrap CI; bold is the best candidate. Deltas are paired (same items): "
+                     "difference, 95% CI, Holm-adjusted p; ▲/▼ and colour mark a Holm-significant (p < 0.05) "
+                     "improvement or drop in the metric's own direction. A red edge marks a metric the gate flagged.",
+                class_="legend")
+    return el(
+        "section",
+        el("h2", name), el("p", f"{fmt.MISSING if n_items is None else n_items} items · {len(candidates)} candidates",
+                           class_="legend"),
+        el("h3", "Metrics"), _metrics_table(task, candidates, role_map, regressed), legend,
+        _figure(by_key.get("metrics")), _figure(by_key.get("deltas")), _figure(by_key.get("pairwise_judge")),
+        el("h3", "Per category"), _figure(by_key.get("category_f1")),
+        el("h3", "Errors, cost and latency"), _errors_table(task, candidates, role_map),
+        _figure(by_key.get("cost_latency")),
+        el("h3", "Training reward vs production metrics"),
+        join(_agreement_table(entries), _figure(by_key.get("reward_vs_production")), _examples(entries))
+        if entries else el("p", "No agreement data for this task (no training reward configured for it).",
+                           class_="note"),
+        id=f"task-{index}", class_="task",
+    )
+
+
+def render_html(nightly: Mapping[str, Any], figures: Mapping[str, Sequence[RenderedFigure]]) -> str:
+    """The whole page; `figures` maps task name to its rendered figures (plots.render_task)."""
+    nightly = view.check_nightly(nightly)
+    role_map = view.roles(nightly)
+    tasks = list(view.mapping(nightly.get("tasks")).items())
+    toc = el("nav", "Tasks: ", [el("a", name, href=f"#task-{i}") for i, (name, _) in enumerate(tasks)],
+             class_="toc") if tasks else None
+    sections = [_task(i, name, view.mapping(task), role_map, figures.get(name, ()), nightly)
+                for i, (name, task) in enumerate(tasks)]
+    title = f"rft-evals nightly · {nightly.get('suite') or 'suite'}"
+    body = el("main", el("h1", title), _meta(nightly, role_map), _gate(nightly), toc,
+              sections or el("p", "The nightly run holds no tasks.", class_="note"),
+              el("footer", "Rendered from nightly.json by evals.report; this file is self-contained "
+                           "(inline CSS, embedded images, no scripts)."))
+    head = el("head", el("meta", charset="utf-8"), el("meta", name="viewport", content="width=device-width"),
+              el("title", title), el("style", Safe(CSS)))
+    return "<!doctype html>\n" + el("html", head, el("body", body), lang="en") + "\n"

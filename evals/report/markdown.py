@@ -1,0 +1,118 @@
+"""A compact Markdown summary for CI logs and chat: the gate verdict first, then a short table per task.
+
+Kept short on purpose (about a dozen lines per task): each task shows its headline metrics, chosen as the
+gate-flagged ones, then the significant deltas, then the first metrics; the HTML report has the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evals.report import fmt, view
+
+MAX_METRIC_ROWS = 5
+MAX_GATE_LINES = 8
+
+
+def cell(value: Any) -> str:
+    """A data string made safe inside a Markdown table cell (pipes, tags, backticks, newlines)."""
+    s = "" if value is None else str(value)
+    for raw, safe in (("\\", "\\\\"), ("|", "\\|"), ("`", "\\`"), ("*", "\\*"), ("<", "&lt;"), (">", "&gt;")):
+        s = s.replace(raw, safe)
+    return " ".join(s.split())
+
+
+def _gate_lines(nightly: Mapping[str, Any]) -> list[str]:
+    status = view.gate_status(nightly)
+    against = view.mapping(nightly.get("gate")).get("baseline_run_id") or \
+        view.mapping(nightly.get("baseline")).get("run_id")
+    vs = f" vs baseline `{cell(against)}`" if against else ""
+    if status == "none":
+        return ["**Gate: not evaluated** (no baseline run)."]
+    if status == "passed":
+        n = len(view.gate_checks(nightly, regressed_only=False))
+        return [f"**Gate: PASSED**{vs} ({n} checks, no regression)."]
+    regressed = view.gate_checks(nightly)
+    lines = [f"**Gate: FAILED**{vs}: {len(regressed)} regression{'s' * (len(regressed) != 1)}"]
+    for c in regressed[:MAX_GATE_LINES]:
+        limit = fmt.threshold(c.get("threshold"), c.get("threshold_kind"))
+        lines.append(
+            f"- {cell(c.get('task'))} / {cell(c.get('candidate'))} / **{cell(c.get('metric'))}**: "
+            f"{fmt.number(c.get('baseline'))} → {fmt.number(c.get('current'))} "
+            f"(Δ {fmt.number(c.get('delta'), signed=True)} {fmt.interval(c.get('ci_low'), c.get('ci_high'), True)}, "
+            f"p={fmt.p_value(c.get('p_value'))}, threshold {limit})")
+    if len(regressed) > MAX_GATE_LINES:
+        lines.append(f"- … {len(regressed) - MAX_GATE_LINES} more in the HTML report")
+    return lines
+
+
+def headline_metrics(task: Mapping[str, Any], pairs: Sequence[tuple[str, str]], flagged: set[str],
+                     limit: int = MAX_METRIC_ROWS) -> list[str]:
+    """Up to `limit` metrics, in table order: gate-flagged first, then significant deltas, then the rest."""
+    names = view.metric_names(task)
+
+    def rank(name: str) -> int:
+        verdicts = {d.verdict for a, b in pairs if (d := view.delta(task, name, a, b)) is not None}
+        return 0 if name in flagged else 1 if "worse" in verdicts else 2 if "better" in verdicts else 3
+
+    chosen = set(sorted(names, key=lambda n: (rank(n), names.index(n)))[:limit])
+    return [n for n in names if n in chosen]
+
+
+def _delta_text(d: view.Delta | None) -> str:
+    if d is None:
+        return fmt.MISSING
+    mark = {"better": " ▲", "worse": " ▼"}.get(d.verdict, "")
+    return f"{fmt.number(d.diff, signed=True)}{mark}"
+
+
+def _task_lines(name: str, task: Mapping[str, Any], role_map: Mapping[str, str],
+                nightly: Mapping[str, Any]) -> list[str]:
+    candidates = view.candidates(task, role_map)
+    pairs = view.delta_pairs(task, role_map)
+    flagged = {str(c.get("metric")) for c in view.gate_checks(nightly, name)}
+    names = headline_metrics(task, pairs, flagged)
+    all_names = view.metric_names(task)
+
+    def who(c: str) -> str:
+        role = view.role_of(c, role_map)
+        return f"{cell(c)} ({role.upper()})" if role else cell(c)
+
+    def pair_head(a: str, b: str) -> str:
+        ra, rb = view.role_of(a, role_map), view.role_of(b, role_map)
+        return f"{ra.upper()}−{rb.upper()}" if ra and rb else f"{cell(a)}−{cell(b)}"
+
+    lines = [f"### {cell(name)} ({task.get('n_items', fmt.MISSING)} items)", ""]
+    if not names:
+        return lines + ["No metrics recorded.", ""]
+    header = ["metric", *[who(c) for c in candidates], *[pair_head(a, b) for a, b in pairs]]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for metric_name in names:
+        label = f"**{cell(metric_name)}**" if metric_name in flagged else cell(metric_name)
+        values = [fmt.number(view.metric(task, c, metric_name).value) for c in candidates]
+        diffs = [_delta_text(view.delta(task, metric_name, a, b)) for a, b in pairs]
+        lines.append("| " + " | ".join([label, *values, *diffs]) + " |")
+    worst = view.ranked_regressions(task, pairs, first=flagged)
+    drops = "; ".join(f"{cell(d.metric)} {pair_head(d.a, d.b)} {fmt.number(d.diff, signed=True)} "
+                      f"{fmt.interval(d.ci_low, d.ci_high, True)} p_holm={fmt.p_value(d.p_holm)}" for d in worst)
+    tail = f"Top regressions: {drops}." if worst else "No significant drop."
+    if len(all_names) > len(names):
+        tail += f" ({len(all_names) - len(names)} more metrics in the HTML report.)"
+    return lines + ["", tail, ""]
+
+
+def render_markdown(nightly: Mapping[str, Any], html_name: str | None = None) -> str:
+    nightly = view.check_nightly(nightly)
+    role_map = view.roles(nightly)
+    head = f"## Nightly `{cell(nightly.get('suite') or 'suite')}`"
+    if nightly.get("run_id"):
+        head += f" · run `{cell(nightly.get('run_id'))}`"
+    if nightly.get("git_commit"):
+        head += f" · commit `{cell(str(nightly.get('git_commit'))[:10])}`"
+    lines = [head, "", *_gate_lines(nightly), ""]
+    for name, task in view.mapping(nightly.get("tasks")).items():
+        lines += _task_lines(str(name), view.mapping(task), role_map, nightly)
+    if html_name:
+        lines.append(f"Full report: {cell(html_name)} (▲/▼ = Holm-significant gain/drop, p<0.05).")
+    return "\n".join(lines).rstrip() + "\n"
