@@ -12,7 +12,8 @@ from omegaconf import OmegaConf
 
 from evals.cache import GenerationCache
 from evals.redact import redact
-from evals.tracking import Tracker, TrackingSettings
+from evals.resilient_tracking import ResilientTracker
+from evals.tracking import TrackingSettings
 from tasks.data_root import data_root as default_data_root
 
 
@@ -20,7 +21,7 @@ from tasks.data_root import data_root as default_data_root
 class RunResources:
     data_root: Path
     cache: GenerationCache | None
-    tracker: Tracker | None
+    tracker: ResilientTracker | None
 
     def close(self) -> None:
         if self.cache is not None:
@@ -35,5 +36,5 @@ def open_run(config: Mapping[str, Any], run_dir: Path) -> RunResources:
     cache_cfg = config["cache"]
     cache = GenerationCache(Path(cache_cfg["path"])) if cache_cfg.get("enabled", True) else None
     tracking = config["tracking"]
-    tracker = Tracker(TrackingSettings.from_config(tracking)) if tracking.get("enabled", True) else None
+    tracker = ResilientTracker(TrackingSettings.from_config(tracking)) if tracking.get("enabled", True) else None
     return RunResources(root, cache, tracker)
