@@ -31,14 +31,28 @@ def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key)) and "tokens" not in key.lower()
 
 
+def redact_override(override: str) -> str:
+    """A Hydra command-line override `a.b.api_key=value` with its value hidden when the key is a secret."""
+    key, sep, value = override.partition("=")
+    if sep and is_secret_key(key.rsplit(".", 1)[-1].lstrip("+~")) and value not in ("", "null"):
+        return f"{key}={REDACTED}"
+    return redact_text(override)
+
+
+def redact_override_list(text: str) -> str:
+    """Overrides joined by commas (Hydra's `override_dirname`), each redacted by its key."""
+    return ",".join(redact_override(part) for part in text.split(","))
+
+
 def redact(value: Any, key: str = "") -> Any:
-    """A copy of `value` with secrets replaced, for any JSON-like structure."""
+    """A copy of `value` with secrets replaced, for any JSON-like structure; strings of the form `k=v` in
+    lists (Hydra overrides) are redacted by their key too."""
     if key and is_secret_key(key) and value not in (None, "", 0, False):
         return REDACTED
     if isinstance(value, Mapping):
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
+        return [redact_override(v) if isinstance(v, str) else redact(v) for v in value]
     if isinstance(value, str):
         return redact_text(value)
     return value

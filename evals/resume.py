@@ -8,6 +8,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from evals.redact import REDACTED
+
 # Overrides that describe where a run lives rather than what it computes; the resumed run sets its own.
 _PLACEMENT = ("resume=", "hydra.run.dir=", "+resume=")
 
@@ -58,6 +60,11 @@ def resume_argv(argv: list[str]) -> list[str]:
                           "by `rft-evals run` or its .hydra folder was removed")
     original = [str(o) for o in (OmegaConf.load(saved) or [])
                 if not str(o).startswith(_PLACEMENT)]
+    hidden = [o for o in original if REDACTED in o]
+    if hidden:
+        raise ResumeError(f"resume: the overrides {hidden} held secrets, which are never written to disk; put them "
+                          "in the environment (e.g. AWS_PROFILE, OPENAI_API_KEY via ${oc.env:...}) and start a "
+                          "new run")
     extra = [a for a in argv if not a.startswith(_PLACEMENT)]
     if extra:
         # The resumed run must compute what the first one did; new overrides would mix two configs.

@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from evals.cache import GenerationCache
-from evals.redact import redact
+from evals.redact import redact, redact_override_list
 from evals.resilient_tracking import ResilientTracker
 from evals.tracking import TrackingSettings
 from tasks.data_root import data_root as default_data_root
@@ -28,9 +28,28 @@ class RunResources:
             self.cache.close()
 
 
+def redact_hydra_files(run_dir: Path) -> None:
+    """Hydra saves the composed config and the command line in `<run dir>/.hydra/`; a secret pasted on the
+    command line would stay there in clear text, so those files are rewritten redacted."""
+    for path in sorted((run_dir / ".hydra").glob("*.yaml")):
+        original = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        cleaned = _redact_joined(redact(original))
+        if cleaned != original:
+            path.write_text(OmegaConf.to_yaml(OmegaConf.create(cleaned)), encoding="utf-8")
+
+
+def _redact_joined(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _redact_joined(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_joined(v) for v in value]
+    return redact_override_list(value) if isinstance(value, str) and "=" in value else value
+
+
 def open_run(config: Mapping[str, Any], run_dir: Path) -> RunResources:
     root = Path(config["data_root"]) if config.get("data_root") else default_data_root()
     run_dir.mkdir(parents=True, exist_ok=True)
+    redact_hydra_files(run_dir)
     (run_dir / "resolved_config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(redact(dict(config)))),
                                                   encoding="utf-8")
     cache_cfg = config["cache"]
