@@ -61,6 +61,17 @@ DETERMINISTIC: dict[str, Deterministic] = {
                                          "level right on matched risks"),
     "action_compliance": Deterministic(("action_compliant", "action_total"), _ratio, 1.0,
                                        "actions the playbook allows"),
+    # single-label classification (metrics/classification.py: unfair_tos, config tasks)
+    "label_accuracy": Deterministic(("accuracy",), _flag, 0.0, "the label is the gold class"),
+    "unfair_f1": Deterministic(("unfair_tp", "unfair_fp", "unfair_fn"), _f1, 1.0,
+                               "unfair (any type) vs fair; 1 when both say fair"),
+    # policy review (tasks/nda_policy: metrics/policy_nli.py, metrics/evidence.py)
+    "rule_accuracy": Deterministic(("label_correct", "label_total"), _ratio, 0.0,
+                                   "policy rules labelled right (entailment / contradiction / not mentioned)"),
+    "evidence_precision": Deterministic(("evidence_correct", "evidence_pred"), _ratio, 1.0,
+                                        "quoted evidence that matches a gold span"),
+    "evidence_recall": Deterministic(("evidence_found", "evidence_gold"), _ratio, 1.0,
+                                     "gold evidence spans (within the shown text) that were quoted"),
 }
 
 
