@@ -105,7 +105,9 @@ class RecordWriter:
         self._lock = threading.Lock()
         self._lines: list[str] = []
         self._last_write = float("-inf")
-        self._file = path.open("a", encoding="utf-8")
+        # A model can emit a lone surrogate (the JSON escape \ud800); written back as that escape, the line
+        # stays valid JSON instead of the write failing.
+        self._file = path.open("a", encoding="utf-8", errors="backslashreplace")
 
     def write(self, record: SampleRecord) -> None:
         line = record.to_json() + "\n"

@@ -24,6 +24,7 @@ _KEYWORDS = frozenset(
 _TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REPR_LIMIT = 60
+MAX_SCHEMA_DEPTH = 64  # nested schemas deeper than this are refused: validation recursion stays bounded
 
 Path = tuple[str | int, ...]
 
@@ -51,7 +52,10 @@ def format_path(path: Path) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # an answer nested nearly as deep as the JSON parser allows
+        return f"<{type(value).__name__} nested too deeply to show>"
     return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + "..."
 
 
@@ -90,10 +94,12 @@ def json_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _check_schema(schema: Any, where: str) -> None:
+def _check_schema(schema: Any, where: str, depth: int = 0) -> None:
     """Reject what we cannot enforce, naming the keyword and its place in the schema."""
     if isinstance(schema, bool):
         return
+    if depth > MAX_SCHEMA_DEPTH:
+        raise ValueError(f"schema at {where[:80]}... is nested deeper than {MAX_SCHEMA_DEPTH} levels")
     if not isinstance(schema, Mapping):
         # ValueError, not TypeError: every schema problem is one kind of error for the caller
         message = f"schema at {where} must be an object or a boolean, got {type(schema).__name__}"
@@ -106,24 +112,24 @@ def _check_schema(schema: Any, where: str) -> None:
                 f"schema at {where} uses unsupported keyword {key!r}; metrics.json_schema supports "
                 f"{sorted(_KEYWORDS)}: rewrite the schema with these or extend the validator"
             )
-        _check_keyword(key, value, f"{where}/{key}")
+        _check_keyword(key, value, f"{where}/{key}", depth)
 
 
-def _check_keyword(key: str, value: Any, where: str) -> None:
+def _check_keyword(key: str, value: Any, where: str, depth: int) -> None:
     if key == "type":
         names = value if isinstance(value, list) else [value]
-        bad = [n for n in names if n not in _TYPES]
+        bad = [n for n in names if not isinstance(n, str) or n not in _TYPES]
         if bad or not names:
             raise ValueError(f"schema at {where}: unknown type {bad or value!r}; use {sorted(_TYPES)}")
     elif key == "properties":
         if not isinstance(value, Mapping):
             raise ValueError(f"schema at {where} must map property names to schemas")
         for name, sub in value.items():
-            _check_schema(sub, f"{where}/{name}")
+            _check_schema(sub, f"{where}/{name}", depth + 1)
     elif key in ("additionalProperties", "items"):
         if isinstance(value, list):
             raise ValueError(f"schema at {where}: the list form of items is not supported; use one schema")
-        _check_schema(value, where)
+        _check_schema(value, where, depth + 1)
     elif key == "required":
         if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
             raise ValueError(f"schema at {where} must be a list of property names")

@@ -31,7 +31,12 @@ class ParseResult:
 
 
 def _loads(text: str) -> Any:
-    value, end = _DECODER.raw_decode(text, 0)
+    try:
+        value, end = _DECODER.raw_decode(text, 0)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # e.g. an integer past Python's 4,300-digit limit: invalid JSON to us, too
+        raise json.JSONDecodeError(f"unreadable value ({str(exc)[:60]})", text, 0) from None
     if text[end:].strip():
         raise json.JSONDecodeError("Extra data", text, end)
     return value

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
@@ -45,18 +46,38 @@ class JudgeSettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> JudgeSettings:
-        known = {f.name for f in fields(cls)}
+        known = {f.name: type(f.default) for f in fields(cls)}
         values = {k: cfg[k] for k in known if k in cfg and cfg[k] is not None}
-        try:
-            settings = cls(**values)
-        except TypeError as exc:
-            raise JudgeConfigError(f"judge config {cfg.get('name', '?')!r}: {exc}") from None
+        for key, value in values.items():
+            if not _has_type(value, known[key]):
+                raise JudgeConfigError(f"judge config {cfg.get('name', '?')!r}: field {key} must be of type "
+                                       f"{known[key].__name__}, got {value!r}")
+        settings = cls(**values)
         if settings.max_tokens < 1 or settings.repeats < 1:
             raise JudgeConfigError(f"judge config {settings.name!r}: max_tokens and repeats must be >= 1")
         if not 0.0 <= settings.neutral_score <= 1.0:
             raise JudgeConfigError(f"judge config {settings.name!r}: neutral_score must be in [0, 1], "
                                    f"got {settings.neutral_score}")
         return settings
+
+
+def _has_type(value: Any, expected: type) -> bool:
+    """The type a settings field's default has; an int is a float too, a bool is neither."""
+    if expected is bool or isinstance(value, bool):
+        return isinstance(value, bool) and expected is bool
+    if expected is float:
+        return is_finite_number(value)
+    return isinstance(value, expected)
+
+
+def is_finite_number(value: Any) -> bool:
+    """An int or float that converts to a finite float (10**400 does not, NaN and inf are not finite)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 class Judge(Protocol):

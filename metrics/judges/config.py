@@ -18,8 +18,10 @@ JUDGE_KINDS: dict[str, Callable[[Mapping[str, Any]], Judge]] = {
 
 
 def judge_from_config(cfg: Mapping[str, Any]) -> Judge:
+    if not isinstance(cfg, Mapping):
+        raise JudgeConfigError(f"a judge config must be a mapping, got {type(cfg).__name__}")
     kind = cfg.get("kind")
-    if kind not in JUDGE_KINDS:
+    if not isinstance(kind, str) or kind not in JUDGE_KINDS:
         raise JudgeConfigError(f"judge config {cfg.get('name', '?')!r}: kind {kind!r} is not known; "
                                f"use one of {sorted(JUDGE_KINDS)} in conf/judge/*.yaml")
     return JUDGE_KINDS[kind](cfg)

@@ -59,17 +59,24 @@ class Criterion:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], judge: str) -> Criterion:
+        if not isinstance(cfg, Mapping):
+            raise JudgeConfigError(f"judge {judge!r}: each criterion must be a mapping {{name, question, ...}}, "
+                                   f"got {cfg!r}")
         name = str(cfg.get("name") or "")
         if not name.isidentifier():
             raise JudgeConfigError(f"judge {judge!r}: criterion name {name!r} must be an identifier "
                                    "(letters, digits, underscores)")
         if not cfg.get("question"):
             raise JudgeConfigError(f"judge {judge!r}: criterion {name!r} needs a `question`")
-        weight = float(cfg.get("weight", 1.0))
-        if weight < 0:
-            raise JudgeConfigError(f"judge {judge!r}: criterion {name!r} weight must be >= 0")
+        weight = cfg.get("weight", 1.0)
+        if not base.is_finite_number(weight) or weight < 0:
+            raise JudgeConfigError(f"judge {judge!r}: criterion {name!r} weight must be a number >= 0, "
+                                   f"got {weight!r}")
+        edge_cases = cfg.get("edge_cases") or ()
+        if not isinstance(edge_cases, (list, tuple)):
+            raise JudgeConfigError(f"judge {judge!r}: criterion {name!r} edge_cases must be a list of strings")
         return cls(name, str(cfg["question"]), str(cfg.get("passes") or ""), str(cfg.get("fails") or ""),
-                   tuple(str(e) for e in cfg.get("edge_cases") or ()), weight)
+                   tuple(str(e) for e in edge_cases), float(weight))
 
     def render(self, number: int) -> str:
         lines = [f"{number}. {self.name}: {self.question}"]
@@ -100,7 +107,10 @@ class RubricJudge:
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> RubricJudge:
         settings = JudgeSettings.from_config(cfg)
-        criteria = [Criterion.from_config(c, settings.name) for c in cfg.get("criteria") or ()]
+        raw = cfg.get("criteria") or ()
+        if not isinstance(raw, (list, tuple)):
+            raise JudgeConfigError(f"judge {settings.name!r}: criteria must be a list of {{name, question, ...}}")
+        criteria = [Criterion.from_config(c, settings.name) for c in raw]
         return cls(settings, criteria, str(cfg.get("instructions") or ""), str(cfg.get("mode") or "all"))
 
     # --- prompts -----------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ class Dimension:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], judge: str) -> Dimension:
+        if not isinstance(cfg, Mapping):
+            raise JudgeConfigError(f"judge {judge!r}: each dimension must be a mapping {{name, question}}")
         name = str(cfg.get("name") or "")
         if not name.isidentifier() or not cfg.get("question"):
             raise JudgeConfigError(f"judge {judge!r}: each dimension needs an identifier `name` and a `question`")
@@ -85,7 +87,10 @@ class ScaleJudge:
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> ScaleJudge:
         settings = JudgeSettings.from_config(cfg)
-        dims = [Dimension.from_config(d, settings.name) for d in cfg.get("dimensions") or ()]
+        raw = cfg.get("dimensions") or ()
+        if not isinstance(raw, (list, tuple)):
+            raise JudgeConfigError(f"judge {settings.name!r}: dimensions must be a list of {{name, question}}")
+        dims = [Dimension.from_config(d, settings.name) for d in raw]
         return cls(settings, dims, str(cfg.get("instructions") or ""))
 
     def schema(self, n: int) -> dict[str, Any]:
@@ -137,7 +142,7 @@ class ScaleJudge:
                 try:
                     index = int(verdict_parsing.field(entry, "comment"))
                     row = {d.name: _score(verdict_parsing.field(entry, d.name)) for d in self.dimensions}
-                except (NoVerdict, TypeError, ValueError):
+                except (NoVerdict, TypeError, ValueError, OverflowError):  # OverflowError: int(Infinity)
                     continue
                 if index in table and table[index] != row:
                     raise TwoVerdicts(f"comment {index} is scored twice, differently")

@@ -72,14 +72,14 @@ def json_values(text: str) -> tuple[list[Any], bool]:
         value, end = _DECODER.raw_decode(stripped, 0)
         if not stripped[end:].strip():
             return [value], False
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: JSONDecodeError, or an integer past 4,300 digits
         pass
     found: list[Any] = []
     pos = stripped.find("{")
     while pos != -1 and len(found) < _MAX_OBJECTS:
         try:
             value, end = _DECODER.raw_decode(stripped, pos)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             pos = stripped.find("{", pos + 1)
             continue
         found.append(value)

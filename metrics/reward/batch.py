@@ -87,7 +87,7 @@ def reference_of(sample: Mapping[str, Any]) -> Any:
     if isinstance(reference, str):
         try:
             reference = json.loads(reference)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, nested too deeply, or an integer past 4,300 digits
             raise SampleError("reference_answer is a string that is not JSON") from None
     return reference
 

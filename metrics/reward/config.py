@@ -106,9 +106,18 @@ def _error(source: str, key: str, message: str) -> RewardConfigError:
 
 
 def _number(value: Any, source: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an integer beyond float range
+        number = math.nan
+    if not math.isfinite(number):
         raise _error(source, key, f"must be a finite number, got {value!r}")
-    return float(value)
+    return number
+
+
+def _names(keys: Any) -> list[str]:
+    """Keys for a message, sortable whatever their types (YAML allows integer keys)."""
+    return sorted(str(k) for k in keys)
 
 
 def _component(name: str, data: Any, source: str, has_formula: bool) -> ComponentSpec:
@@ -117,11 +126,11 @@ def _component(name: str, data: Any, source: str, has_formula: bool) -> Componen
         raise _error(source, key, "must be a mapping with `metric:` or `judge:`")
     unknown = set(data) - _COMPONENT_KEYS
     if unknown:
-        raise _error(source, key, f"unknown keys {sorted(unknown)}; use {sorted(_COMPONENT_KEYS)}")
+        raise _error(source, key, f"unknown keys {_names(unknown)}; use {sorted(_COMPONENT_KEYS)}")
     metric, criterion = data.get("metric"), data.get("judge")
     if (metric is None) == (criterion is None):
         raise _error(source, key, "set exactly one of `metric:` (a deterministic check) or `judge:` (a criterion)")
-    if metric is not None and metric not in DETERMINISTIC:
+    if metric is not None and (not isinstance(metric, str) or metric not in DETERMINISTIC):
         raise _error(source, f"{key}.metric", f"unknown metric {metric!r}; known: {sorted(DETERMINISTIC)}")
     if criterion is not None and (not isinstance(criterion, str) or not criterion):
         raise _error(source, f"{key}.judge", "must be the name of a judge criterion")
@@ -149,9 +158,9 @@ def _gate(i: int, data: Any, components: Mapping[str, ComponentSpec], source: st
         raise _error(source, key, "must be a component name or {component, min, score}")
     unknown = set(data) - {"component", "min", "score"}
     if unknown:
-        raise _error(source, key, f"unknown keys {sorted(unknown)}; use component, min, score")
+        raise _error(source, key, f"unknown keys {_names(unknown)}; use component, min, score")
     name = data["component"]
-    if name not in components:
+    if not isinstance(name, str) or name not in components:
         raise _error(source, f"{key}.component", f"{name!r} is not a component; known: {sorted(components)}")
     if components[name].is_judge:
         raise _error(source, f"{key}.component", f"{name!r} is a judge criterion; gates run before the judge "
@@ -176,7 +185,7 @@ def _parse(data: Any, source: str) -> RewardConfig:
         raise RewardConfigError(f"{source}: the reward config must be a mapping, got {type(data).__name__}")
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise _error(source, ", ".join(sorted(unknown)), f"unknown; known keys are {sorted(_TOP_KEYS)}")
+        raise _error(source, ", ".join(_names(unknown)), f"unknown; known keys are {sorted(_TOP_KEYS)}")
     low, high = _range(data.get("range", [0.0, 1.0]), source)
     neutral = _number(data.get("neutral", 0.5), source, "neutral")
     if not low <= neutral <= high:
@@ -203,6 +212,9 @@ def _parse(data: Any, source: str) -> RewardConfig:
                       c.empty)
         for c in components.values()
     )
+    for section in ("judge", "lambda"):
+        if not isinstance(data.get(section) or {}, Mapping):
+            raise _error(source, section, f"must be a mapping, got {type(data[section]).__name__}")
     raw_gates = data.get("gates") or []
     if not isinstance(raw_gates, list):
         raise _error(source, "gates", "must be a list of component names or {component, min, score}")

@@ -50,9 +50,12 @@ class ContractReviewConfig:
     def from_mapping(cls, cfg: Mapping[str, Any]) -> ContractReviewConfig:
         values = dict(cfg)
         window = values.pop("window", None) or {}
+        if not isinstance(window, Mapping):
+            raise ValueError(f"task config window: must be a mapping {{size, stride}}, got {window!r}")
         unknown_window = set(window) - {"size", "stride"}
         if unknown_window:
-            raise ValueError(f"task config window: unknown keys {sorted(unknown_window)}; use size and stride")
+            raise ValueError(f"task config window: unknown keys {sorted(map(str, unknown_window))}; "
+                             "use size and stride")
         if "size" in window:
             values["window_size"] = window["size"]
         if "stride" in window:
@@ -60,7 +63,7 @@ class ContractReviewConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise ValueError(f"task config {values.get('name', '?')!r}: unknown keys {sorted(unknown)}; "
+            raise ValueError(f"task config {values.get('name', '?')!r}: unknown keys {sorted(map(str, unknown))}; "
                              f"known keys are {sorted(known - {'window_size', 'window_stride'}) + ['window']}")
         config = cls(**values)
         if config.fold not in claudette.FOLDS:
