@@ -56,9 +56,12 @@ class Tracker:
             experiment_id = experiment.experiment_id
         self.experiment_id = experiment_id
 
-    def start_parent(self, run_name: str, config: Mapping[str, Any], tags: Mapping[str, str]) -> str:
-        run = self._mlflow.start_run(experiment_id=self.experiment_id, run_name=run_name,
-                                     tags={k: redact_text(str(v)) for k, v in tags.items()})
+    def start_parent(self, run_name: str, config: Mapping[str, Any], tags: Mapping[str, str], *,
+                     parent_run_id: str | None = None) -> str:
+        # parent_run_id: nest this run under another (a nightly suite run holding one run per task).
+        run = self._mlflow.start_run(experiment_id=self.experiment_id, run_name=redact_text(run_name),
+                                     tags={k: redact_text(str(v)) for k, v in tags.items()},
+                                     nested=parent_run_id is not None, parent_run_id=parent_run_id)
         self._mlflow.log_params(_params(config))
         return run.info.run_id
 
@@ -73,7 +76,7 @@ class Tracker:
         artifacts: Sequence[Path] = (),
     ) -> str:
         mlflow = self._mlflow
-        with mlflow.start_run(experiment_id=self.experiment_id, run_name=name, nested=True,
+        with mlflow.start_run(experiment_id=self.experiment_id, run_name=redact_text(name), nested=True,
                               tags={k: redact_text(str(v)) for k, v in tags.items()}) as run:
             mlflow.log_params(_params(config))
             mlflow.log_metrics(_finite(metrics))
