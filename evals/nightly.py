@@ -42,6 +42,9 @@ EXIT_REGRESSION, EXIT_RUN_FAILED, EXIT_INTERNAL = 1, 2, 3
 TASK_RUN_KIND = "nightly_task"  # the nested task runs; only the suite run carries kind=nightly
 
 
+TASK_REWARD = "task"
+
+
 # --- the run config of one task ------------------------------------------------------------------------
 
 
@@ -55,13 +58,21 @@ def _compose(overrides: list[str]) -> DictConfig:
         return compose(config_name="config", overrides=overrides)
 
 
+def _reward_override(reward: str | None) -> list[str]:
+    """`reward: task` keeps the task's own default (conf/reward/<task>_deterministic.yaml, if any); a name picks
+    that config; null runs without a reward."""
+    if reward == TASK_REWARD:
+        return []
+    return [f"reward={reward}"] if reward else ["~reward"]
+
+
 def task_run_config(spec: TaskSpec, suite: SuiteConfig, nightly: Mapping[str, Any]) -> DictConfig:
     """The `rft-evals run` config of one task: conf/config.yaml composed with the suite's choices, with the
     nightly's tracking, cache, data root and bootstrap settings."""
     limit = "null" if spec.limit is None else str(spec.limit)
     overrides = [f"task={spec.name}", f"candidates={spec.candidates}", f"limit={limit}", f"seed={suite.seed}",
                  f"kind={TASK_RUN_KIND}", f"run_name={suite.name}/{spec.name}",
-                 f"reward={spec.reward}" if spec.reward else "~reward"]
+                 *_reward_override(spec.reward)]
     if spec.judge:
         overrides.append(f"judge={spec.judge}")
     overrides += list(spec.overrides)
@@ -84,7 +95,7 @@ def task_run_config(spec: TaskSpec, suite: SuiteConfig, nightly: Mapping[str, An
             for name in list(cfg.candidates):
                 if name not in spec.only:
                     del cfg.candidates[name]
-        for role, name in suite.roles.items():
+        for role, name in suite.for_task(spec.name).roles.items():
             if name in cfg.candidates:
                 cfg.candidates[name].role = role
     return cfg
@@ -160,12 +171,14 @@ def analyse(contexts: Mapping[str, TaskContext], baseline: Baseline, suite: Suit
     resamples, seed = suite.bootstrap_resamples, suite.seed
     tasks: dict[str, Any] = {}
     for name, ctx in contexts.items():
-        pairwise = _pairwise_rows(ctx, suite, config, data_root, console)
-        tasks[name] = task_section(ctx, suite, resamples=resamples, seed=seed, pairwise_rows=pairwise)
+        task_suite = suite.for_task(name)
+        pairwise = _pairwise_rows(ctx, task_suite, config, data_root, console)
+        tasks[name] = task_section(ctx, task_suite, resamples=resamples, seed=seed, pairwise_rows=pairwise)
     baseline_agreement = {}
     for name, outputs in baseline.tasks.items():
         if name in contexts and suite.gate.agreement:
-            baseline_agreement[name] = agreement(task_context(outputs, data_root), suite, resamples, seed)
+            baseline_agreement[name] = agreement(task_context(outputs, data_root), suite.for_task(name), resamples,
+                                                 seed)
     gate = gate_section(contexts, baseline.tasks or None, tasks, baseline_agreement, suite,
                         baseline_run_id=baseline.run_id, resamples=resamples, seed=seed)
     if not baseline.tasks:

@@ -173,15 +173,22 @@ def gate_section(current: Mapping[str, TaskContext], baseline: Mapping[str, Task
 
     checks: list[dict[str, Any]] = []
     notes: list[str] = []
-    thresholds = [GateThreshold.parse(m, t, f"{suite.source}: gate.metrics") for m, t in suite.gate.metrics.items()]
+    def thresholds_of(task_suite: SuiteConfig) -> list[GateThreshold]:
+        return [GateThreshold.parse(m, t, f"{suite.source}: gate.metrics") for m, t in task_suite.gate.metrics.items()]
+
     known = {a.name for ctx in current.values() for a in ctx.aggregates}
-    unknown = [t.metric for t in thresholds if t.metric not in known]
+    wanted = {t.metric for name in current for t in thresholds_of(suite.for_task(name))}
+    unknown = sorted(wanted - known)
     if unknown and not strict:
         notes.append(f"gate.metrics {unknown}: not reported by these runs; not checked")
     elif unknown:  # a threshold no task reports would never fire: refuse it rather than pass silently
         raise GateConfigError(f"{suite.source}: gate.metrics names {unknown}, which no task of the suite reports; "
                               f"known metrics: {sorted(known)}")
     for task_name, ctx in current.items():
+        task_suite = suite.for_task(task_name)
+        reported = {a.name for a in ctx.aggregates}
+        # Suite-wide thresholds apply to the tasks that report the metric (risk_f1 means nothing to nda_policy).
+        thresholds = [t for t in thresholds_of(task_suite) if t.metric in reported]
         base = baseline.get(task_name)
         if base is None:
             notes.append(f"{task_name}: not in the baseline run; not gated")
@@ -196,7 +203,7 @@ def gate_section(current: Mapping[str, TaskContext], baseline: Mapping[str, Task
                                       thresholds, task=task_name, candidate=candidate, resamples=resamples,
                                       seed=seed, alpha=suite.gate.alpha))
         checks.extend(_agreement_checks(task_name, current_tasks.get(task_name, {}).get("agreement") or {},
-                                        baseline_agreement.get(task_name) or {}, suite))
+                                        baseline_agreement.get(task_name) or {}, task_suite))
     return {"passed": not any(c.get("regressed") for c in checks), "baseline_run_id": baseline_run_id,
             "checks": checks, "notes": notes}
 

@@ -10,8 +10,11 @@ from typing import Any
 REDACTED = "***REDACTED***"
 
 # Key names whose values are secrets. Token *counts* (max_tokens, tokens_per_minute) are not.
+# A `*_token` key is a secret only with a credential-like prefix: `chars_per_token` or `bos_token` are not.
 _SECRET_KEY = re.compile(r"(secret|password|passwd|api[_-]?key|access[_-]?key|session[_-]?token|auth|credential"
-                         r"|bearer|private[_-]?key|^token$|_token$)", re.IGNORECASE)
+                         r"|bearer|private[_-]?key|^token$"
+                         r"|(access|session|auth|api|bearer|refresh|security|id|hf|github|mlflow|tracking)[_-]?token$)",
+                         re.IGNORECASE)
 _SECRET_VALUES = [
     re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key ids
     re.compile(r"(?i)\bbearer\s+[a-z0-9._~+/=-]{8,}"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -58,6 +58,10 @@ class TaskSpec:
     reward: str | None
     judge: str | None
     overrides: tuple[str, ...]  # more Hydra overrides for this task's run config
+    # What differs per task (other metrics, other candidate sets); None / empty = the suite's.
+    roles: dict[str, str] | None = None  # merged over the suite's roles
+    agreement: AgreementSpec | None = None  # replaces the suite's agreement spec
+    gate_metrics: dict[str, dict[str, float]] | None = None  # merged over the suite's gate.metrics
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,18 @@ class SuiteConfig:
             baseline=BaselinePolicy.parse(cfg.get("baseline", "latest"), where),
         )
 
+    def task(self, name: str) -> TaskSpec:
+        return next(spec for spec in self.tasks if spec.name == name)
+
+    def for_task(self, name: str) -> SuiteConfig:
+        """The suite as one task sees it: its roles, agreement spec and gate thresholds merged in."""
+        spec = next((t for t in self.tasks if t.name == name), None)
+        if spec is None:
+            return self
+        gate = replace(self.gate, metrics={**self.gate.metrics, **(spec.gate_metrics or {})})
+        return replace(self, roles={**self.roles, **(spec.roles or {})}, agreement=spec.agreement or self.agreement,
+                       gate=gate)
+
     def resolve(self, who: str) -> str:
         """A role name -> the candidate that plays it; a candidate name stays as it is."""
         return self.roles.get(who, who)
@@ -129,7 +145,7 @@ class SuiteConfig:
 
 SUITE_KEYS = {"name", "description", "candidates", "only", "limit", "seed", "reward", "judge", "pairwise_judge",
               "overrides", "tasks", "roles", "pairs", "agreement", "gate", "baseline", "bootstrap_resamples"}
-TASK_KEYS = {"limit", "candidates", "only", "reward", "judge", "overrides"}
+TASK_KEYS = {"limit", "candidates", "only", "reward", "judge", "overrides", "roles", "agreement", "gate"}
 
 
 # --- field parsers: each names the file and key it complains about ---------------------------------
@@ -210,6 +226,9 @@ def _tasks(raw: Any, defaults: Mapping[str, Any], overrides: tuple[str, ...], wh
             candidates=str(merged["candidates"]), only=_names(merged.get("only"), where, f"{key}.only"),
             reward=_opt_str(merged.get("reward")), judge=_opt_str(merged.get("judge")),
             overrides=overrides + _strings(entry.get("overrides"), where, f"{key}.overrides"),
+            roles=_roles(entry["roles"], where) if entry.get("roles") else None,
+            agreement=_agreement(entry["agreement"], where) if entry.get("agreement") else None,
+            gate_metrics=_thresholds(entry.get("gate"), where, f"{key}.gate") or None,
         ))
     return tuple(specs)
 

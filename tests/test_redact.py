@@ -27,3 +27,11 @@ def test_nested_lists_and_flatten():
     out = redact({"hosts": [f"s3://{FAKE_KEY_ID}@bucket"], "a": {"b": 1}})
     assert FAKE_KEY_ID not in str(out)
     assert flatten({"a": {"b": 1, "c": {"d": 2}}}) == {"a.b": 1, "a.c.d": 2}
+
+
+def test_token_named_settings_are_not_secrets_but_credential_tokens_are():
+    config = {"chars_per_token": 4.0, "bos_token": "<s>", "hf_token": "hf_abc", "github_token": "ghp_x",
+              "MLFLOW_TRACKING_TOKEN": "t"}
+    out = redact(config)
+    assert out["chars_per_token"] == 4.0 and out["bos_token"] == "<s>"
+    assert out["hf_token"] == out["github_token"] == out["MLFLOW_TRACKING_TOKEN"] == REDACTED

@@ -37,8 +37,7 @@ def _slug(name: str) -> str:
 def render_figures(nightly: Mapping[str, Any]) -> dict[str, list[RenderedFigure]]:
     """task name -> its figures (drawn or skipped with a note)."""
     nightly = view.check_nightly(nightly)
-    role_map = view.roles(nightly)
-    return {str(name): render_task(str(name), view.mapping(task), role_map)
+    return {str(name): render_task(str(name), view.mapping(task), view.task_roles(nightly, view.mapping(task)))
             for name, task in view.mapping(nightly.get("tasks")).items()}
 
 

@@ -340,7 +340,8 @@ def render_html(nightly: Mapping[str, Any], figures: Mapping[str, Sequence[Rende
     tasks = list(view.mapping(nightly.get("tasks")).items())
     toc = el("nav", "Tasks: ", [el("a", name, href=f"#task-{i}") for i, (name, _) in enumerate(tasks)],
              class_="toc") if tasks else None
-    sections = [_task(i, name, view.mapping(task), role_map, figures.get(name, ()), nightly)
+    sections = [_task(i, name, view.mapping(task), view.task_roles(nightly, view.mapping(task)),
+                      figures.get(name, ()), nightly)
                 for i, (name, task) in enumerate(tasks)]
     title = f"rft-evals nightly · {nightly.get('suite') or 'suite'}"
     body = el("main", el("h1", title), _meta(nightly, role_map), _gate(nightly), toc,

@@ -104,7 +104,6 @@ def _task_lines(name: str, task: Mapping[str, Any], role_map: Mapping[str, str],
 
 def render_markdown(nightly: Mapping[str, Any], html_name: str | None = None) -> str:
     nightly = view.check_nightly(nightly)
-    role_map = view.roles(nightly)
     head = f"## Nightly `{cell(nightly.get('suite') or 'suite')}`"
     if nightly.get("run_id"):
         head += f" · run `{cell(nightly.get('run_id'))}`"
@@ -112,7 +111,7 @@ def render_markdown(nightly: Mapping[str, Any], html_name: str | None = None) ->
         head += f" · commit `{cell(str(nightly.get('git_commit'))[:10])}`"
     lines = [head, "", *_gate_lines(nightly), ""]
     for name, task in view.mapping(nightly.get("tasks")).items():
-        lines += _task_lines(str(name), view.mapping(task), role_map, nightly)
+        lines += _task_lines(str(name), view.mapping(task), view.task_roles(nightly, view.mapping(task)), nightly)
     if html_name:
         lines.append(f"Full report: {cell(html_name)} (▲/▼ = Holm-significant gain/drop, p<0.05).")
     return "\n".join(lines).rstrip() + "\n"

@@ -66,6 +66,19 @@ def roles(nightly: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
+def task_roles(nightly: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, str]:
+    """role -> candidate for one task: its candidates' own `role` fields first (a suite may give a role to
+    another candidate on another task, e.g. a majority-class baseline where a TF-IDF one does not apply)."""
+    own = {}
+    for name, cand in mapping(mapping(task).get("candidates")).items():
+        role = mapping(cand).get("role")
+        if role and str(role) not in own:
+            own[str(role)] = str(name)
+    present = set(mapping(mapping(task).get("candidates")))
+    fallback = {r: c for r, c in roles(nightly).items() if r not in own and (not present or c in present)}
+    return {**own, **fallback}
+
+
 def role_of(candidate: str, role_map: Mapping[str, str]) -> str | None:
     for role, name in role_map.items():
         if name == candidate:

@@ -1,0 +1,53 @@
+"""Every shipped suite composes: each task's run config builds, every role names a candidate that task runs,
+and every gate threshold and agreement metric names something that task reports (a threshold on a metric a
+task lacks would never fire)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from omegaconf import OmegaConf
+
+from evals.nightly import task_run_config
+from evals.nightly_analysis import aggregates_for
+from evals.suite_config import SuiteConfig
+from tasks.registry import build_task
+from tests.conftest import REPO_ROOT
+
+SUITES = sorted(p.stem for p in (REPO_ROOT / "conf" / "suite").glob("*.yaml"))
+NIGHTLY = {"tracking": {"enabled": False, "uri": "", "experiment": "x"}, "cache": {"enabled": False, "path": "c"},
+           "data_root": None}
+
+
+def test_the_suites_cover_every_contract_task():
+    assert {"local", "nightly", "quick"} <= set(SUITES)
+    for name in ("nightly", "quick", "local"):
+        suite = _suite(name)
+        assert {t.name for t in suite.tasks} == {"contract_review", "cuad_risks", "nda_policy", "unfair_tos"}
+
+
+def _suite(name: str) -> SuiteConfig:
+    raw = yaml.safe_load((REPO_ROOT / "conf" / "suite" / f"{name}.yaml").read_text())
+    return SuiteConfig.from_mapping(raw, f"conf/suite/{name}.yaml")
+
+
+@pytest.mark.parametrize("name", SUITES)
+def test_suite_tasks_compose_and_name_what_they_report(name, data_root, monkeypatch):
+    monkeypatch.setenv("RFT_NOVA_SFT_MODEL_ARN", "arn:aws:bedrock:us-east-1:1:custom-model-deployment/s")
+    monkeypatch.setenv("RFT_NOVA_RFT_MODEL_ARN", "arn:aws:bedrock:us-east-1:1:custom-model-deployment/r")
+    suite = _suite(name)
+    for spec in suite.tasks:
+        cfg = OmegaConf.to_container(task_run_config(spec, suite, {**NIGHTLY, "data_root": str(data_root)}),
+                                     resolve=True)
+        task_suite = suite.for_task(spec.name)
+        for role, candidate in task_suite.roles.items():
+            if spec.only is None or candidate in spec.only:
+                assert candidate in cfg["candidates"], f"{name}/{spec.name}: role {role} -> {candidate}"
+        task = build_task(cfg["task"], data_root=data_root)
+        reported = {a.name for a in aggregates_for(cfg, task)}
+        if spec.reward:
+            assert "reward" in reported, f"{name}/{spec.name}: the reward `{spec.reward}` did not compose"
+        own = set(spec.gate_metrics or {})
+        assert own <= reported, f"{name}/{spec.name}: gate names {sorted(own - reported)}"
+        production = set(task_suite.agreement.production)
+        assert production & reported or not production, f"{name}/{spec.name}: agreement names {production}"
