@@ -27,6 +27,7 @@ from rich.console import Console
 from evals.baseline_lookup import (GATE_TAG, KIND_TAG, NIGHTLY_KIND, SUITE_TAG, TASKS_ARTIFACT, Baseline,
                                    check_baseline, find_baseline)
 from evals.json_safe import json_safe
+from evals.suite_summary import suite_summary, summary_metrics
 from evals.nightly_analysis import (TaskContext, agreement, gate_section, resolved_pairs, task_context,
                                     task_section)
 from evals.provenance import git_commit
@@ -251,7 +252,8 @@ def run_nightly(cfg: DictConfig, run_dir: Path, console: Console | None = None) 
         nightly = json_safe({
             "suite": suite.name, "kind": NIGHTLY_KIND, "created": dt.datetime.now(dt.UTC).isoformat(),
             "git_commit": git_commit(), "run_id": run_id, "run_dir": str(run_dir), "baseline": baseline.to_dict(),
-            "roles": _present_roles(suite, outputs), "tasks": tasks, "gate": gate})
+            "roles": _present_roles(suite, outputs), "tasks": tasks, "gate": gate,
+            "suite_summary": suite_summary(tasks, suite.agreement.reward_metric)})
         (run_dir / "nightly.json").write_text(json.dumps(nightly, indent=2, allow_nan=False), encoding="utf-8")
         code = EXIT_REGRESSION if gate.get("passed") is False else 0
         if (config.get("report") or {}).get("enabled", True):
@@ -294,7 +296,7 @@ def _finish_tracking(tracker: Any, run_id: str | None, run_dir: Path, nightly: M
     verdict = {True: "passed", False: "failed", None: "not_evaluated"}[gate.get("passed")] if gate else "error"
     _set_tag(tracker, run_id, GATE_TAG, verdict)
     if nightly:
-        tracker.log_parent_metrics(gate_metrics(gate))
+        tracker.log_parent_metrics({**gate_metrics(gate), **summary_metrics(nightly.get("suite_summary") or {})})
         tracker.log_parent_artifact(run_dir / "nightly.json")
     tracker.end(status)
 

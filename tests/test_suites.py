@@ -51,3 +51,35 @@ def test_suite_tasks_compose_and_name_what_they_report(name, data_root, monkeypa
         assert own <= reported, f"{name}/{spec.name}: gate names {sorted(own - reported)}"
         production = set(task_suite.agreement.production)
         assert production & reported or not production, f"{name}/{spec.name}: agreement names {production}"
+
+
+def test_suite_summary_macro_averages_each_roles_reward_over_tasks(tmp_path):
+    import math
+
+    from evals.report import write_report
+    from evals.suite_summary import suite_summary, summary_metrics
+
+    def cand(role, reward, cost, errors):
+        return {"role": role, "n": 4, "metrics": {"reward": {"value": reward}}, "usage": {"usage/cost_usd": cost},
+                "errors": errors}
+
+    tasks = {
+        "contract_review": {"candidates": {"nova-rft": cand("rft", 0.8, 0.5, {"parse_error": 1}),
+                                           "nova-base": cand("base", 0.4, 0.25, {})}},
+        "unfair_tos": {"candidates": {"nova-rft": cand("rft", 0.6, 0.25, {}), "nova-base": cand("base", None, 0.0, {}),
+                                      "<script>x</script>": cand(None, 1.0, 0.0, {})}},
+    }
+    summary = suite_summary(tasks)
+    rft, base = summary["by_role"]["rft"], summary["by_role"]["base"]
+    assert rft["reward_macro"] == pytest.approx(0.7) and rft["cost_usd"] == pytest.approx(0.75) and rft["errors"] == 1
+    assert base["reward_macro"] == pytest.approx(0.4) and base["tasks_with_reward"] == 1 and base["tasks"] == 2
+    assert set(summary["by_role"]) == {"rft", "base"}  # a candidate without a role is not summarised
+    metrics = summary_metrics(summary)
+    assert metrics["suite/rft/reward_macro"] == pytest.approx(0.7) and all(not math.isnan(v) for v in metrics.values())
+
+    nightly = {"suite": "s", "tasks": {name: {**task, "comparisons": []} for name, task in tasks.items()},
+               "suite_summary": summary, "gate": {"passed": None, "checks": []}}
+    files = write_report(nightly, tmp_path)
+    html = files.html.read_text(encoding="utf-8")
+    assert "Suite summary" in html and "0.700" in html
+    assert "Suite: mean reward over tasks: RFT 0.700" in files.markdown.read_text(encoding="utf-8")

@@ -153,6 +153,31 @@ def _meta(nightly: Mapping[str, Any], role_map: Mapping[str, str]) -> Safe:
     return el("dl", [join(el("dt", k), el("dd", v)) for k, v in items], class_="meta")
 
 
+def _suite_summary(nightly: Mapping[str, Any]) -> Safe | None:
+    """Each role across the tasks: the reward each task defines, its macro average, cost and errors."""
+    summary = view.mapping(nightly.get("suite_summary"))
+    by_role = view.mapping(summary.get("by_role"))
+    if not by_role:
+        return None
+    tasks = sorted({t for row in by_role.values() for t in view.mapping(view.mapping(row).get("per_task"))})
+    head = el("tr", el("th", "role"), [el("th", t) for t in tasks],
+              el("th", "mean over tasks"), el("th", "cost $"), el("th", "errors"))
+    rows = []
+    for role, row in by_role.items():
+        row = view.mapping(row)
+        per_task = view.mapping(row.get("per_task"))
+        cells = [el("td", fmt.number(view.mapping(per_task.get(t)).get("reward")),
+                    title=str(view.mapping(per_task.get(t)).get("candidate") or "")) for t in tasks]
+        rows.append(el("tr", el("td", el("b", str(role).upper())), cells,
+                       el("td", el("b", fmt.number(row.get("reward_macro")))),
+                       el("td", fmt.number(row.get("cost_usd"))), el("td", str(row.get("errors", "")))))
+    metric = summary.get("reward_metric") or "reward"
+    return el("section", el("h2", "Suite summary"),
+              el("p", f"Per role, the training reward ({metric}) each task defines, and its mean over the tasks "
+                      "(each task weighs the same); hover a cell for the candidate.", class_="note"),
+              el("table", el("thead", head), el("tbody", rows)))
+
+
 def _gate_table(checks: Sequence[Mapping[str, Any]]) -> Safe:
     head = el("tr", [el("th", h) for h in ("task", "candidate", "metric", "baseline", "current", "delta",
                                             "95% CI", "p-value", "threshold")])
@@ -344,7 +369,7 @@ def render_html(nightly: Mapping[str, Any], figures: Mapping[str, Sequence[Rende
                       figures.get(name, ()), nightly)
                 for i, (name, task) in enumerate(tasks)]
     title = f"rft-evals nightly · {nightly.get('suite') or 'suite'}"
-    body = el("main", el("h1", title), _meta(nightly, role_map), _gate(nightly), toc,
+    body = el("main", el("h1", title), _meta(nightly, role_map), _gate(nightly), _suite_summary(nightly), toc,
               sections or el("p", "The nightly run holds no tasks.", class_="note"),
               el("footer", "Rendered from nightly.json by evals.report; this file is self-contained "
                            "(inline CSS, embedded images, no scripts)."))

@@ -102,6 +102,15 @@ def _task_lines(name: str, task: Mapping[str, Any], role_map: Mapping[str, str],
     return lines + ["", tail, ""]
 
 
+def _summary_lines(nightly: Mapping[str, Any]) -> list[str]:
+    by_role = view.mapping(view.mapping(nightly.get("suite_summary")).get("by_role"))
+    if not by_role:
+        return []
+    parts = [f"{cell(str(role).upper())} {fmt.number(view.mapping(row).get('reward_macro'))}"
+             for role, row in by_role.items()]
+    return [f"Suite: mean reward over tasks: {', '.join(parts)}", ""]
+
+
 def render_markdown(nightly: Mapping[str, Any], html_name: str | None = None) -> str:
     nightly = view.check_nightly(nightly)
     head = f"## Nightly `{cell(nightly.get('suite') or 'suite')}`"
@@ -109,7 +118,7 @@ def render_markdown(nightly: Mapping[str, Any], html_name: str | None = None) ->
         head += f" · run `{cell(nightly.get('run_id'))}`"
     if nightly.get("git_commit"):
         head += f" · commit `{cell(str(nightly.get('git_commit'))[:10])}`"
-    lines = [head, "", *_gate_lines(nightly), ""]
+    lines = [head, "", *_gate_lines(nightly), "", *_summary_lines(nightly)]
     for name, task in view.mapping(nightly.get("tasks")).items():
         lines += _task_lines(str(name), view.mapping(task), view.task_roles(nightly, view.mapping(task)), nightly)
     if html_name:
