@@ -11,16 +11,28 @@ USAGE = """usage: rft-evals COMMAND [ARGS]
 
 commands:
   run      evaluate candidates on a task (Hydra overrides: task=... candidates=... limit=... seed=...)
+           resume an interrupted run: rft-evals run resume=RUN_DIR (or its MLflow run id)
+  sync     upload a run folder to MLflow after a tracking outage: rft-evals sync RUN_DIR [--tracking-uri URI]
   judge-eval  measure an LLM judge against labels (judge=... data=llmbar|contract_review compare=[...])
   data     fetch or check the data sets (rft-evals data fetch [--from DIR] | rft-evals data check)
   export-rft  write Nova RFT training JSONL (task=... split=train [out=FILE] [limit=N])
   reward   the reward Lambda: rft-evals reward bundle [--reward NAME] | rft-evals reward invoke --event FILE
+  batch    Bedrock batch inference: rft-evals batch write|submit|status|collect|score (see docs/scaling.md)
+  nightly  the nightly regression suite: rft-evals nightly suite=local|nightly [overrides]; exit 1 on a regression
+  compare  paired comparison and gate of two runs: rft-evals compare RUN_A RUN_B (folders or MLflow run ids)
 
 `rft-evals COMMAND --help` tells more.
 """
 
 
 def _run(argv: list[str]) -> int:
+    from evals.resume import ResumeError, resume_argv
+
+    try:
+        argv = resume_argv(argv)
+    except ResumeError as exc:
+        print(f"rft-evals: error: {exc}", file=sys.stderr)
+        return 2
     from evals.run_command import hydra_main
 
     # Hydra reads sys.argv itself; present the overrides as if `rft-evals run` were the program.
@@ -43,7 +55,11 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "data": _data,
     "judge-eval": lambda argv: __import__("evals.judge_eval", fromlist=["cli"]).cli(argv),
     "export-rft": lambda argv: __import__("evals.export_rft", fromlist=["main"]).main(argv),
+    "sync": lambda argv: __import__("evals.sync", fromlist=["main"]).main(argv),
     "reward": lambda argv: __import__("evals.reward_cli", fromlist=["main"]).main(argv),
+    "batch": lambda argv: __import__("evals.batch_cli", fromlist=["main"]).main(argv),
+    "nightly": lambda argv: __import__("evals.nightly", fromlist=["cli"]).cli(argv),
+    "compare": lambda argv: __import__("evals.compare_command", fromlist=["main"]).main(argv),
 }
 
 

@@ -17,9 +17,21 @@ from rich.console import Console
 from evals.console import print_results
 from evals.engine import FatalRunError
 from evals.provenance import data_fingerprint, git_commit
+from evals.items import DatasetItems
 from evals.providers.registry import ProviderContext
-from evals.runner import CandidateResult, RunSettings, evaluate_candidate, sample_table, write_summary
+from evals.runner import (
+    CandidateResult,
+    RunSettings,
+    candidate_metrics,
+    evaluate_candidate,
+    key_metric_names,
+    sample_table,
+    summary_entry,
+    write_summary,
+)
+from evals.resilient_tracking import process_tags
 from evals.run_resources import open_run
+from evals.run_state import RunState
 from evals.user_errors import exit_on_user_error
 from metrics.reward.config import RewardConfig
 from metrics.reward.judge import JudgeClient
@@ -32,10 +44,6 @@ CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 def _candidate_tags(result: CandidateResult, task: Any, meta: Mapping[str, str]) -> dict[str, str]:
     return {**meta, "candidate": result.name, "role": result.role, "provider": result.provider,
             "model_id": result.model_id}
-
-
-def _key_metric_names(result: CandidateResult) -> list[str]:
-    return [e.name for e in result.estimates if "/" not in e.name]
 
 
 def _reward_config(reward: Mapping[str, Any] | None) -> RewardConfig | None:
@@ -54,7 +62,24 @@ def _reward_judge(task: Any, reward: RewardConfig | None) -> JudgeClient | None:
     return build_judge(build_bundle(task, reward))
 
 
-def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> int:
+def _open_parent(tracker: Any, state: RunState, run_name: str, config: Mapping[str, Any],
+                 meta: Mapping[str, str], run_dir: Path, parent_run_id: str | None = None) -> str | None:
+    """A new parent run, or, when resuming, the interrupted one reopened (its pid tag updated first, so the
+    stale-run check below leaves it alone)."""
+    tags = {**meta, **process_tags(str(run_dir))}
+    if state.parent_run_id and tracker.parent_exists(state.parent_run_id):
+        parent_id = tracker.resume_parent(state.parent_run_id, tags)
+    else:
+        state.candidate_run_ids.clear()  # a new parent: every candidate is logged under it
+        parent_id = tracker.start_parent(run_name, config, tags, parent_run_id=parent_run_id)
+    tracker.fail_stale_runs()
+    return parent_id
+
+
+def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, parent_run_id: str | None = None,
+            tags: Mapping[str, str] | None = None) -> int:
+    """`parent_run_id` nests this run's MLflow parent under another run (a nightly suite's); `tags` are added
+    to its tags and to summary.json's meta."""
     # Logs and CI captures are not terminals; give the tables room instead of rich's 80-column default.
     console = console or Console(width=None if sys.stdout.isatty() else 150)
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
@@ -62,7 +87,7 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
     root, cache, tracker = resources.data_root, resources.cache, resources.tracker
     task = build_task(config["task"], data_root=root)
     dataset = task.load(config["task"]["split"])
-    items = [dict(row) for row in task.select(dataset, config.get("limit"), config["seed"])]
+    items = DatasetItems(task.select(dataset, config.get("limit"), config["seed"]))
     console.print(f"task [bold]{task.name}[/bold]: {len(items)} of {len(dataset)} items "
                   f"({config['task']['split']} split), data root {root}")
     meta = {
@@ -71,42 +96,47 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
         "data_fingerprint": data_fingerprint(items),
         "prompt_template_hash": task.prompt_template_hash(),
         "kind": str(config.get("kind") or "run"),
+        **(tags or {}),
     }
+    state = RunState.begin(run_dir)
+    if state.resumed:
+        console.print(f"resuming the run in {run_dir} (resume #{state.resumed}): records already written are "
+                      "kept, completed model and judge calls come from the cache")
     parent_id = None
     if tracker:
-        parent_id = tracker.start_parent(config.get("run_name") or f"{task.name}-{int(time.time())}", config, meta)
+        state.tracking_uri = tracker.settings.uri
+        parent_id = _open_parent(tracker, state, config.get("run_name") or f"{task.name}-{int(time.time())}",
+                                 config, meta, run_dir, parent_run_id)
+        state.parent_run_id = parent_id or state.parent_run_id
+    state.save(run_dir)
     reward = _reward_config(config.get("reward"))
     settings = RunSettings(seed=int(config["seed"]), bootstrap_resamples=int(config["bootstrap"]["resamples"]),
                            run_dir=run_dir, reward=reward, judge=_reward_judge(task, reward),
-                           judge_config=config.get("judge") or None)
+                           judge_config=config.get("judge") or None,
+                           chunk_size=int(config.get("chunk_size") or 2048), resume=bool(config.get("resume")))
     context = ProviderContext(task=task, data_root=root, seed=settings.seed)
     results: list[CandidateResult] = []
-    status = "FINISHED"
+    status = "FAILED"  # until every candidate is done; a crash or Ctrl-C leaves the run resumable
     try:
         for name, model_cfg in config["candidates"].items():
             result = evaluate_candidate(task, items, name, model_cfg, context=context, cache=cache, settings=settings)
-            if tracker:
-                metrics = {}
-                for estimate in result.estimates:
-                    metrics[estimate.name] = estimate.value
-                    metrics[f"{estimate.name}_ci_low"] = estimate.ci_low
-                    metrics[f"{estimate.name}_ci_high"] = estimate.ci_high
-                metrics.update(result.usage.to_metrics())
-                if result.judge_usage is not None:
-                    metrics.update(result.judge_usage.to_metrics("judge_"))
-                metrics["samples"] = len(result.records)
-                metrics["samples_scored"] = sum(1 for r in result.records if r.scored)
-                metrics["model_calls"] = result.model_calls
-                for kind, count in result.errors.items():
-                    metrics[f"errors/{kind}"] = count
+            if name not in state.finished_candidates:
+                state.finished_candidates.append(name)
+            if tracker and name in state.candidate_run_ids:
+                result.mlflow_run_id = state.candidate_run_ids[name]  # logged before the interruption
+            elif tracker:
+                entry = summary_entry(result)
                 result.mlflow_run_id = tracker.log_candidate(
-                    name, config=model_cfg, tags=_candidate_tags(result, task, meta), metrics=metrics,
-                    table=sample_table(result, _key_metric_names(result)),
+                    name, config=model_cfg, tags={**_candidate_tags(result, task, meta), **process_tags(str(run_dir))},
+                    metrics=candidate_metrics(entry), table=sample_table(result.records, key_metric_names(entry)),
                     artifacts=[result.records_path] if result.records_path else [],
                 )
+                if result.mlflow_run_id:
+                    state.candidate_run_ids[name] = result.mlflow_run_id
+            state.save(run_dir)
             results.append(result)
+        status = "FINISHED"
     except FatalRunError as exc:
-        status = "FAILED"
         console.print(f"[bold red]run stopped:[/bold red] {exc}")
         return 2
     finally:
@@ -115,12 +145,20 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> i
             tracker.log_parent_artifact(run_dir / "summary.json")
             tracker.log_parent_artifact(run_dir / "resolved_config.yaml")
             tracker.end(status)
+            if not tracker.online:
+                state.tracking_pending, state.tracking_error = True, tracker.offline_reason
+        state.status = status.lower()
+        state.save(run_dir)
         resources.close()
     print_results(results, console)
     console.print(f"run folder: {run_dir}")
-    if tracker:
+    if tracker and tracker.online:
         console.print(f"MLflow run id: [bold]{parent_id}[/bold]  (tracking URI {tracker.settings.uri}; "
                       f"open with: mlflow ui --backend-store-uri {tracker.settings.uri})")
+    elif tracker:
+        console.print(f"[bold yellow]MLflow tracking was unavailable[/bold yellow] ({tracker.offline_reason}); "
+                      f"every result is in {run_dir}. Upload it when the server is back: "
+                      f"[bold]rft-evals sync {run_dir}[/bold]")
     return 0
 
 

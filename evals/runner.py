@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,8 @@ from evals.cache import GenerationCache
 from evals.engine import CallOutcome, Engine, EngineSettings
 from evals.providers.base import GenerationRequest
 from evals.providers.registry import ProviderContext, build_provider
-from evals.records import RecordWriter, SampleRecord, error_counts
+from evals.progress import ProgressBar
+from evals.records import RecordWriter, SampleRecord, compact_values, completed_records, error_counts
 from evals.statistics import Estimate, estimate_all
 from evals.usage import UsageStats
 from metrics.aggregates import mean
@@ -25,6 +26,8 @@ from metrics.reward.sample import reward_from_record
 from tasks.base import Item, Task
 
 log = logging.getLogger(__name__)
+RECORD_BATCH = 256  # records written to the JSONL file together on fast runs (see RecordWriter)
+RECORD_FLUSH_S = 0.2  # a record is written at once when the last write is older than this, else with the next
 
 
 @dataclass
@@ -55,6 +58,9 @@ class RunSettings:
     reward: RewardConfig | None = None  # the training reward, recorded per sample as the metric `reward`
     judge: JudgeClient | None = None  # for reward components that read judge criteria
     judge_config: Mapping[str, Any] | None = None  # a conf/judge config: its scores become run metrics
+    chunk_size: int = 2048  # items asked per engine pass; bounds memory on large runs
+    keep_full_records: int = 20_000  # records kept whole in memory; later ones keep only values and errors
+    resume: bool = False  # keep the records already in the run folder and ask only for the missing items
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -116,6 +122,25 @@ def score_outcome(task: Task, item: Item, outcome: CallOutcome, name: str, role:
     return record
 
 
+def _chunks(indices: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(indices), size):
+        yield indices[start:start + size]
+
+
+def _item_ids(items: Sequence[Item]) -> list[str]:
+    """The ids in item order; from the id column alone when the items can say (DatasetItems.ids)."""
+    ids = getattr(items, "ids", None)
+    return list(ids()) if callable(ids) else [str(item["id"]) for item in items]
+
+
+def _take(items: Sequence[Item], indices: Sequence[int]) -> list[Item]:
+    """The items at `indices`: one slice when they are consecutive (a fresh run), which a lazy dataset
+    reads in one batch; one at a time otherwise (a resumed run's gaps)."""
+    if indices and indices[-1] - indices[0] + 1 == len(indices):
+        return list(items[indices[0]:indices[-1] + 1])
+    return [items[i] for i in indices]
+
+
 def evaluate_candidate(
     task: Task,
     items: Sequence[Item],
@@ -126,30 +151,68 @@ def evaluate_candidate(
     cache: GenerationCache | None,
     settings: RunSettings,
 ) -> CandidateResult:
+    """Generate, score (and judge) every item for one candidate.
+
+    Records stream to `records/<name>.jsonl` as they are scored (after judging, when a judge is set), so a
+    crash loses at most the calls in flight. Items that already have a record there (a resumed run) are
+    not asked again; the model and judge calls of the others come from the cache when they were made."""
     provider = build_provider({**model_cfg, "name": model_cfg.get("name") or name}, context)
     usage = UsageStats(name=name, model_config=model_cfg)
     engine = Engine(provider, EngineSettings.from_config(model_cfg), cache=cache, usage=usage)
-    requests = build_requests(task, items, model_cfg, settings.seed)
     role = str(model_cfg.get("role") or "candidate")
-    records = [score_outcome(task, item, outcome, name, role, settings)
-               for item, outcome in zip(items, engine.run(requests, progress=f"{name}"), strict=True)]
+    records_path = settings.run_dir / "records" / f"{name}.jsonl"
+    if not settings.resume and records_path.exists():
+        records_path.unlink()  # a fresh run never mixes its records with an earlier run's
+    done = completed_records(records_path)
+    ids = _item_ids(items)
+    wanted = set(ids)
+    kept = [record for item_id, record in done.items() if item_id in wanted]
+    todo = [i for i, item_id in enumerate(ids) if item_id not in done]
+    del wanted, done
+    if kept:
+        log.info("%s: %d of %d items already have records in %s; asking for the other %d", name, len(kept),
+                 len(items), records_path, len(todo))
+    memory = _RecordMemory(settings.keep_full_records)
+    for record in kept:
+        memory.add(record)
+    fresh: list[SampleRecord] = []  # held back for the judge, when one is set
+    bar = ProgressBar(name if len(todo) > settings.chunk_size else None, len(todo))
+    try:
+        # Records are written in batches on fast runs; the cache is committed first, so every record on disk
+        # has its model call cached (a resumed run never asks the model for an item it has a record for).
+        flush_cache = cache.flush if cache is not None else None
+        with RecordWriter(records_path, batch_size=RECORD_BATCH, flush_interval_s=RECORD_FLUSH_S,
+                          before_flush=flush_cache) as writer:
+            for chunk in _chunks(todo, settings.chunk_size):
+                chunk_items = _take(items, chunk)
+                requests = build_requests(task, chunk_items, model_cfg, settings.seed)
+                progress = name if bar.total <= settings.chunk_size else None
+                for outcome in engine.run_iter(requests, progress=progress):
+                    record = score_outcome(task, chunk_items[outcome.index], outcome, name, role, settings)
+                    bar.advance()
+                    if settings.judge_config:
+                        fresh.append(record)
+                        continue
+                    writer.write(record)
+                    memory.add(record)
+            judge_usage = None
+            if settings.judge_config:
+                judge_usage = _judge(task, items, fresh, cache, context, settings)
+                for record in fresh:  # written after judging so each record carries its verdicts
+                    writer.write(record)
+                    memory.add(record)
+    finally:
+        bar.close()
+    records = memory.records
+    # Item order before the statistics: records arrive in completion order, which differs between runs (and
+    # after a resume), and the bootstrap draws by position, so the intervals would too.
+    order = {item_id: i for i, item_id in enumerate(ids)}
+    records.sort(key=lambda r: order.get(r.item_id, len(order)))
     aggregates = task.aggregates() + ([mean("reward")] if settings.reward is not None else [])
     estimates = estimate_all(aggregates, [r.values for r in records if r.scored],
                              resamples=settings.bootstrap_resamples, seed=settings.seed)
-    judge_usage = None
     if settings.judge_config:
-        from evals.judging import judge_candidate_records
-
-        judgement = judge_candidate_records(task, items, records, settings.judge_config, cache,
-                                            context=context, resamples=settings.bootstrap_resamples,
-                                            seed=settings.seed)
-        estimates.extend(judgement.estimates)
-        judge_usage = judgement.run.usage
-    # Written after judging so each record carries its verdicts; every item has a line, scored or not.
-    records_path = settings.run_dir / "records" / f"{name}.jsonl"
-    with RecordWriter(records_path) as writer:
-        for record in records:
-            writer.write(record)
+        estimates.extend(_judge_estimates(settings.judge_config, records, settings))
     return CandidateResult(
         name=name,
         role=role,
@@ -165,12 +228,49 @@ def evaluate_candidate(
     )
 
 
-def sample_table(result: CandidateResult, metric_names: Sequence[str]) -> dict[str, list[Any]]:
+class _RecordMemory:
+    """What a run keeps in memory per record: everything for the first `full` records (the per-sample table,
+    the console), then only values and errors, so a 100,000-item run stays flat. The full records are on disk."""
+
+    def __init__(self, full: int):
+        self.full = full
+        self.records: list[SampleRecord] = []
+
+    def add(self, record: SampleRecord) -> None:
+        if len(self.records) < self.full:
+            record.values = compact_values(record.values)  # an equal dict with shared keys and numbers
+            self.records.append(record)
+        else:
+            self.records.append(record.slim())
+
+
+def _judge(task: Task, items: Sequence[Item], records: list[SampleRecord], cache: GenerationCache | None,
+           context: ProviderContext, settings: RunSettings) -> UsageStats:
+    from evals.judging import judge_candidate_records
+
+    assert settings.judge_config is not None
+    judgement = judge_candidate_records(task, items, records, settings.judge_config, cache, context=context,
+                                        resamples=settings.bootstrap_resamples, seed=settings.seed)
+    return judgement.run.usage
+
+
+def _judge_estimates(judge_cfg: Mapping[str, Any], records: Sequence[SampleRecord],
+                     settings: RunSettings) -> list[Estimate]:
+    """The judge's run metrics over every judged record, those judged before a resume included."""
+    from metrics.judges.config import judge_from_config
+
+    aggregates = judge_from_config(judge_cfg).aggregates()
+    inputs = {name for aggregate in aggregates for name in aggregate.inputs}
+    judged = [r.values for r in records if inputs & r.values.keys()]
+    return estimate_all(aggregates, judged, resamples=settings.bootstrap_resamples, seed=settings.seed)
+
+
+def sample_table(records: Sequence[SampleRecord], metric_names: Sequence[str]) -> dict[str, list[Any]]:
     """The per-sample table logged to MLflow: one row per item, key metrics as columns."""
     table: dict[str, list[Any]] = {"item_id": [], "output": [], "errors": [], "stop_reason": [], "cached": []}
     for name in metric_names:
         table[name] = []
-    for record in result.records:
+    for record in records:
         table["item_id"].append(record.item_id)
         table["output"].append(record.output or "")
         table["errors"].append(",".join(e["kind"] for e in record.errors))
@@ -181,23 +281,45 @@ def sample_table(result: CandidateResult, metric_names: Sequence[str]) -> dict[s
     return table
 
 
-def write_summary(path: Path, results: Sequence[CandidateResult], meta: Mapping[str, Any]) -> None:
-    summary = {
-        "meta": dict(meta),
-        "candidates": {
-            r.name: {
-                "role": r.role,
-                "provider": r.provider,
-                "model_id": r.model_id,
-                "n": len(r.records),
-                "scored": sum(1 for x in r.records if x.scored),
-                "errors": r.errors,
-                "model_calls": r.model_calls,
-                "metrics": {e.name: e.as_dict() for e in r.estimates},
-                "usage": r.usage.to_metrics(),
-                "mlflow_run_id": r.mlflow_run_id,
-            }
-            for r in results
-        },
+def summary_entry(result: CandidateResult) -> dict[str, Any]:
+    """One candidate in summary.json: everything its MLflow run is built from (see evals/sync.py)."""
+    return {
+        "role": result.role,
+        "provider": result.provider,
+        "model_id": result.model_id,
+        "n": len(result.records),
+        "scored": sum(1 for x in result.records if x.scored),
+        "errors": result.errors,
+        "model_calls": result.model_calls,
+        "metrics": {e.name: e.as_dict() for e in result.estimates},
+        "usage": result.usage.to_metrics(),
+        "judge_usage": result.judge_usage.to_metrics() if result.judge_usage is not None else None,
+        "mlflow_run_id": result.mlflow_run_id,
     }
+
+
+def candidate_metrics(entry: Mapping[str, Any]) -> dict[str, float]:
+    """A candidate's MLflow metrics, from its summary entry: the live run and `rft-evals sync` log the same."""
+    metrics: dict[str, float] = {}
+    for name, estimate in entry["metrics"].items():
+        metrics[name] = estimate["value"]
+        metrics[f"{name}_ci_low"] = estimate["ci_low"]
+        metrics[f"{name}_ci_high"] = estimate["ci_high"]
+    metrics.update(entry["usage"])
+    metrics.update({f"judge_{k}": v for k, v in (entry.get("judge_usage") or {}).items()})
+    metrics["samples"] = entry["n"]
+    metrics["samples_scored"] = entry["scored"]
+    metrics["model_calls"] = entry["model_calls"]
+    for kind, count in entry["errors"].items():
+        metrics[f"errors/{kind}"] = count
+    return metrics
+
+
+def key_metric_names(entry: Mapping[str, Any]) -> list[str]:
+    """The run-level metrics shown as columns of the per-sample table (not the per-category ones)."""
+    return [name for name in entry["metrics"] if "/" not in name]
+
+
+def write_summary(path: Path, results: Sequence[CandidateResult], meta: Mapping[str, Any]) -> None:
+    summary = {"meta": dict(meta), "candidates": {r.name: summary_entry(r) for r in results}}
     path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")

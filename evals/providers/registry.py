@@ -18,6 +18,8 @@ PROVIDER_KINDS: dict[str, str] = {
     "replay": "evals.providers.replay:build",
     "bedrock": "evals.providers.bedrock:build",
     "openai": "evals.providers.openai_compatible:build",
+    "majority": "evals.providers.majority:build",
+    "instant": "evals.providers.instant:build",  # benchmarks and tests: answers at once, in process
 }
 
 
