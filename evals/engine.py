@@ -26,8 +26,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from evals import deadline as deadlines
@@ -133,6 +134,9 @@ class _Run:
     stop: threading.Event = field(default_factory=threading.Event)
     deadline: float | None = None
     early: _EarlyFailures = field(default_factory=lambda: _EarlyFailures(None))
+    # Calls a worker has started and not finished, by index: the only ones a call deadline can catch, so
+    # the collector scans these (at most max_concurrency plus those in backoff), not the whole batch.
+    active: dict[int, _Call] = field(default_factory=dict)
 
 
 @dataclass
@@ -147,6 +151,7 @@ class _Call:
     attempts: int = 0
     last_error: str = ""
     abandoned: bool = False
+    future: Future[CallOutcome | None] | None = None
 
 
 class _EarlyFailures:
@@ -193,6 +198,21 @@ def _estimate_tokens(request: GenerationRequest) -> int:
     # Bedrock reserve against a tokens-per-minute quota when a request starts.
     chars = sum(len(str(m.get("content", ""))) for m in request.messages)
     return chars // 4 + request.max_tokens
+
+
+def _drain(finished: SimpleQueue[Future[CallOutcome | None]], timeout: float | None) -> list[Future[Any]]:
+    """The futures done so far: wait up to `timeout` (None: forever) for the first, then take the rest
+    without waiting. Empty when the timeout passed first."""
+    try:
+        first = finished.get(timeout=timeout)
+    except Empty:
+        return []
+    done = [first]
+    while True:
+        try:
+            done.append(finished.get_nowait())
+        except Empty:
+            return done
 
 
 class _Progress:
@@ -290,10 +310,17 @@ class Engine:
                 return
             executor = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(todo)),
                                           thread_name_prefix=f"engine-{self.name}")
-            futures: dict[Future[CallOutcome | None], _Call] = {
-                executor.submit(self._execute, call): call for call in todo
-            }
-            yield from self._collect(run, futures, bar)
+            futures: dict[Future[CallOutcome | None], _Call] = {}
+            for call in todo:
+                call.future = executor.submit(self._execute, call)
+                futures[call.future] = call
+            # Each future announces itself when done, so the collector wakes in O(1) per call;
+            # concurrent.futures.wait() would re-register a waiter on every pending future per wakeup,
+            # which costs O(pending) lock operations and dominated the engine's CPU on large batches.
+            finished: SimpleQueue[Future[CallOutcome | None]] = SimpleQueue()
+            for future in futures:
+                future.add_done_callback(finished.put)
+            yield from self._collect(run, futures, finished, bar)
         finally:
             run.stop.set()
             if executor is not None:
@@ -302,16 +329,18 @@ class Engine:
 
     # ------------------------------------------------------------------ collector (caller's thread)
     def _collect(self, run: _Run, futures: dict[Future[CallOutcome | None], _Call],
-                 bar: _Progress) -> Iterator[CallOutcome]:
+                 finished: SimpleQueue[Future[CallOutcome | None]], bar: _Progress) -> Iterator[CallOutcome]:
         call_s = self.settings.call_deadline_s
+        next_scan = time.monotonic() + _POLL_S  # call deadlines are checked every _POLL_S, not per wakeup
         while futures:
             wakeups = [run.deadline] if run.deadline is not None else []
             if call_s is not None:
-                wakeups.append(time.monotonic() + _POLL_S)
+                wakeups.append(next_scan)
             timeout = max(0.0, min(wakeups) - time.monotonic()) if wakeups else None
-            done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
-            for future in done:
-                call = futures.pop(future)
+            for future in _drain(finished, timeout):
+                call = futures.pop(future, None)
+                if call is None:  # abandoned at its deadline (already reported) and finished later
+                    continue
                 try:
                     outcome = future.result()
                 except _Fatal as fatal:
@@ -335,9 +364,14 @@ class Engine:
                     yield self._emit(self._timeout(call, f"run deadline of {self.settings.run_deadline_s:g} s "
                                                          "passed before this call finished"), bar)
                 futures.clear()
-            elif call_s is not None:
-                for future, call in list(futures.items()):
-                    if call.started is not None and now >= call.started + call_s and not future.done():
+            elif call_s is not None and now >= next_scan:
+                # Every _POLL_S and over started calls only: scanning every pending call at every
+                # completion made large batches quadratic.
+                next_scan = now + _POLL_S
+                for call in sorted(list(run.active.values()), key=lambda c: c.index):
+                    future = call.future
+                    if (future in futures and call.started is not None and now >= call.started + call_s
+                            and future is not None and not future.done()):
                         call.abandoned = True
                         del futures[future]
                         yield self._emit(self._timeout(call, f"call deadline of {call_s:g} s passed"), bar)
@@ -382,6 +416,8 @@ class Engine:
         except _Fatal:
             call.run.stop.set()  # at once, so no other worker starts a call meanwhile
             raise
+        finally:
+            call.run.active.pop(call.index, None)
         if outcome is not None and call.run.early.hopeless(outcome):
             call.run.stop.set()
             raise _Hopeless(outcome, call.run.early.count)
@@ -391,6 +427,7 @@ class Engine:
         if self._stopped(call):
             return None
         call.started = time.monotonic()
+        call.run.active[call.index] = call
         until = self._deadline_for(call)
         estimate = _estimate_tokens(call.request) if self.limiter.active else 0
         while True:

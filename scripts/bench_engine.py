@@ -1,7 +1,9 @@
 """Benchmark the engine + Bedrock provider against the fake Bedrock runtime (not a test).
 
 Three measurements, printed as one JSON line:
-1. throughput: fixed server latency L and concurrency C; achieved calls/s as a fraction of the ideal C/L;
+1. throughput: fixed server latency L and concurrency C; achieved calls/s as a fraction of the ideal C/L,
+   over the whole run (ramp and drain included) and in its steady middle 60%; the client's and the
+   server's CPU per call; the CPU other jobs took from the machine meanwhile;
 2. overhead: L = 0, one call at a time: what the harness (engine + boto3 + loopback HTTP) costs per call;
    plus the calls/s it can push at concurrency C;
 3. throttling: L and C again, with a share of requests answered ThrottlingException (429): completion
@@ -24,6 +26,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -34,13 +37,34 @@ from evals.engine import CallOutcome, Engine, EngineSettings  # noqa: E402
 from evals.providers.base import GenerationRequest  # noqa: E402
 from evals.providers.bedrock import build  # noqa: E402
 from evals.providers.registry import ProviderContext  # noqa: E402
+from evals.usage import percentile  # noqa: E402
 
 MODEL_CONFIG = REPO / "conf" / "model" / "nova_2_lite.yaml"
+PARTS = ("throughput", "overhead", "throttling")
+
+
+@dataclass(frozen=True)
+class ServerProcess:
+    url: str
+    pid: int
+
+    def cpu_s(self) -> float:
+        return process_cpu_s(self.pid)
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc; NaN elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
-def fake_server(latency_ms: float, throttle_rate: float = 0.0, seed: int = 0) -> Iterator[str]:
-    """Start tests/fakes/bedrock_server.py in a child process; yield its URL; stop it on exit."""
+def fake_server(latency_ms: float, throttle_rate: float = 0.0, seed: int = 0) -> Iterator[ServerProcess]:
+    """Start tests/fakes/bedrock_server.py in a child process; yield its URL and pid; stop it on exit."""
     command = [sys.executable, "-m", "tests.fakes.bedrock_server", "--latency-ms", str(latency_ms),
                "--throttle-rate", str(throttle_rate), "--seed", str(seed)]
     child = subprocess.Popen(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -48,7 +72,7 @@ def fake_server(latency_ms: float, throttle_rate: float = 0.0, seed: int = 0) ->
         url = child.stdout.readline().strip() if child.stdout else ""
         if not url.startswith("http://"):
             raise RuntimeError(f"the fake Bedrock server did not start (printed {url!r})")
-        yield url
+        yield ServerProcess(url, child.pid)
     finally:
         if child.stdin:
             child.stdin.close()  # the server stops when its stdin closes
@@ -100,13 +124,15 @@ def server_stats(url: str) -> dict[str, Any]:
         return json.load(response)
 
 
-def model_config(url: str, concurrency: int) -> dict[str, Any]:
+def model_config(url: str, concurrency: int, client_processes: int | None = None) -> dict[str, Any]:
     from omegaconf import OmegaConf
 
     config = OmegaConf.to_container(OmegaConf.load(MODEL_CONFIG), resolve=True)
     assert isinstance(config, dict)
     config.update(endpoint_url=url, max_concurrency=concurrency, region="us-east-1", profile=None,
                   requests_per_minute=None, tokens_per_minute=None)
+    if client_processes is not None:
+        config["client_processes"] = client_processes
     return config
 
 
@@ -121,48 +147,82 @@ def stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
             "peak_in_flight": after["peak_in_flight"]}
 
 
-def run_engine(url: str, calls: int, concurrency: int) -> tuple[list[CallOutcome], float, dict[str, Any]]:
+def run_engine(server: ServerProcess, calls: int, concurrency: int,
+               client_processes: int | None = None) -> tuple[list[CallOutcome], float, dict[str, Any]]:
     """Outcomes, wall time and what the server saw, for `calls` calls after a warm-up wave."""
-    config = model_config(url, concurrency)
+    config = model_config(server.url, concurrency, client_processes)
     provider = build(config, ProviderContext(task=None))
+    workers = provider.worker_pids
     engine = Engine(provider, EngineSettings.from_config(config))
     # One wave of warm-up calls outside the clock: imports, the first signature and opening the C
     # pooled connections are paid once per process, not per call of a long run.
     engine.run(requests(concurrency), progress=None)
-    before = server_stats(url)
+    before = server_stats(server.url)
     batch = requests(calls)
+    server_cpu = server.cpu_s()
+    finished_at: list[float] = []  # seconds from the start at which each outcome came back
+    outcomes: list[CallOutcome] = []
+    worker_cpu = sum(process_cpu_s(pid) for pid in workers)
     started, cpu = time.perf_counter(), time.process_time()
-    outcomes = engine.run(batch, progress=None)
+    for outcome in engine.run_iter(batch, progress=None):
+        finished_at.append(time.perf_counter() - started)
+        outcomes.append(outcome)
     wall = time.perf_counter() - started
-    stats = stats_delta(before, server_stats(url))
-    stats["client_cpu_s"] = time.process_time() - cpu  # this process only: engine + boto3
+    outcomes.sort(key=lambda o: o.index)
+    stats = stats_delta(before, server_stats(server.url))
+    stats["finished_at"] = finished_at
+    # this process (engine + boto3) and, with client_processes > 1, its boto3 worker processes
+    stats["client_cpu_s"] = time.process_time() - cpu + sum(process_cpu_s(pid) for pid in workers) - worker_cpu
+    provider.close()
+    stats["server_cpu_s"] = server.cpu_s() - server_cpu  # the stand-in for the remote service
     return outcomes, wall, stats
 
 
-def bench_throughput(latency_ms: float, concurrency: int, calls: int) -> dict[str, Any]:
-    with MachineLoad() as load, fake_server(latency_ms) as url:
-        outcomes, wall, stats = run_engine(url, calls, concurrency)
+def steady_state_rate(finished_at: list[float], wall: float, edge: float = 0.2) -> float:
+    """Completions per second in the middle of the run, leaving out the first and last `edge` of the wall
+    time: the ramp (the first C requests are prepared one after another under one interpreter lock) and
+    the drain (fewer than C calls left in flight) that the whole-run figure includes."""
+    low, high = wall * edge, wall * (1.0 - edge)
+    return sum(low <= t < high for t in finished_at) / (high - low) if high > low else float("nan")
+
+
+def _ms_per_call(seconds: float, calls: int) -> float:
+    return round(seconds / calls * 1000.0, 3)
+
+
+def bench_throughput(latency_ms: float, concurrency: int, calls: int,
+                     client_processes: int | None = None) -> dict[str, Any]:
+    with MachineLoad() as load, fake_server(latency_ms) as server:
+        outcomes, wall, stats = run_engine(server, calls, concurrency, client_processes)
     ideal = concurrency / (latency_ms / 1000.0)
     achieved = calls / wall
-    return {"calls": calls, "ok": sum(o.ok for o in outcomes), "wall_s": round(wall, 3),
-            "throughput_per_s": round(achieved, 1), "ideal_per_s": round(ideal, 1),
-            "fraction_of_ideal": round(achieved / ideal, 4), "server_peak_in_flight": stats["peak_in_flight"],
-            "client_cpu_ms_per_call": round(stats["client_cpu_s"] / calls * 1000.0, 3), **load.figures}
+    latencies = [o.latency_ms for o in outcomes if o.ok]
+    steady = steady_state_rate(stats["finished_at"], wall)
+    return {"calls": calls, "client_processes": client_processes or 1, "ok": sum(o.ok for o in outcomes),
+            "wall_s": round(wall, 3), "throughput_per_s": round(achieved, 1), "ideal_per_s": round(ideal, 1),
+            "fraction_of_ideal": round(achieved / ideal, 4),
+            "steady_state_per_s": round(steady, 1), "steady_state_fraction_of_ideal": round(steady / ideal, 4),
+            "server_peak_in_flight": stats["peak_in_flight"],
+            "call_latency_ms_p50": round(percentile(latencies, 50), 1),
+            "call_latency_ms_p99": round(percentile(latencies, 99), 1),
+            "client_cpu_ms_per_call": _ms_per_call(stats["client_cpu_s"], calls),
+            "server_cpu_ms_per_call": _ms_per_call(stats["server_cpu_s"], calls), **load.figures}
 
 
 def bench_overhead(concurrency: int, calls: int) -> dict[str, Any]:
-    with fake_server(0.0) as url:
-        _, serial_wall, serial = run_engine(url, calls, 1)
-        _, parallel_wall, parallel = run_engine(url, calls * 4, concurrency)
-    return {"calls": calls, "overhead_ms_per_call": round(serial_wall / calls * 1000.0, 3),
-            "client_cpu_ms_per_call": round(serial["client_cpu_s"] / calls * 1000.0, 3),
+    with fake_server(0.0) as server:
+        _, serial_wall, serial = run_engine(server, calls, 1)
+        _, parallel_wall, parallel = run_engine(server, calls * 4, concurrency)
+    return {"calls": calls, "overhead_ms_per_call": _ms_per_call(serial_wall, calls),
+            "client_cpu_ms_per_call": _ms_per_call(serial["client_cpu_s"], calls),
+            "server_cpu_ms_per_call": _ms_per_call(serial["server_cpu_s"], calls),
             "max_throughput_per_s_at_c": round(calls * 4 / parallel_wall, 1),
-            "client_cpu_ms_per_call_at_c": round(parallel["client_cpu_s"] / (calls * 4) * 1000.0, 3)}
+            "client_cpu_ms_per_call_at_c": _ms_per_call(parallel["client_cpu_s"], calls * 4)}
 
 
 def bench_throttling(latency_ms: float, concurrency: int, calls: int, rate: float, seed: int) -> dict[str, Any]:
-    with fake_server(latency_ms, throttle_rate=rate, seed=seed) as url:
-        outcomes, wall, stats = run_engine(url, calls, concurrency)
+    with fake_server(latency_ms, throttle_rate=rate, seed=seed) as server:
+        outcomes, wall, stats = run_engine(server, calls, concurrency)
     attempts = sum(o.attempts for o in outcomes)
     errors: dict[str, int] = {}
     for outcome in outcomes:
@@ -184,6 +244,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--overhead-calls", type=int, default=300, help="serial calls at L = 0")
     parser.add_argument("--throttle-rate", type=float, default=0.2, help="share of requests throttled")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--client-processes", type=int, default=None,
+                        help="the throughput part's client_processes (default: the model config's, 1)")
+    parser.add_argument("--only", action="append", choices=PARTS,
+                        help="run only this part (repeatable); default: all three")
     return parser.parse_args(argv)
 
 
@@ -200,14 +264,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     use_dummy_credentials()
     if args.latency_ms <= 0:
         raise SystemExit("--latency-ms must be > 0 (the overhead run uses L = 0 on its own)")
-    figures = {
+    parts = {
+        "throughput": lambda: bench_throughput(args.latency_ms, args.concurrency, args.calls,
+                                               args.client_processes),
+        "overhead": lambda: bench_overhead(args.concurrency, args.overhead_calls),
+        "throttling": lambda: bench_throttling(args.latency_ms, args.concurrency, args.calls, args.throttle_rate,
+                                               args.seed),
+    }
+    figures: dict[str, Any] = {
         "latency_ms": args.latency_ms, "concurrency": args.concurrency, "load_avg_1m": os.getloadavg()[0],
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "throughput": bench_throughput(args.latency_ms, args.concurrency, args.calls),
-        "overhead": bench_overhead(args.concurrency, args.overhead_calls),
-        "throttling": bench_throttling(args.latency_ms, args.concurrency, args.calls, args.throttle_rate,
-                                       args.seed),
     }
+    for name in args.only or PARTS:
+        figures[name] = parts[name]()
     print(json.dumps(figures), flush=True)
     return figures
 

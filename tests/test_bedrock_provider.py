@@ -453,3 +453,104 @@ def test_server_counts_peak_in_flight_under_direct_threads(fake):
     for t in threads:
         t.join()
     assert fake.peak_in_flight == 6
+
+
+# --- the standalone fake (its own process, asyncio), as scripts/bench_engine.py runs it ------------------
+
+@pytest.fixture
+def standalone_fake():
+    """`python -m tests.fakes.bedrock_server`: echo replies after 50 ms, about 30% of requests throttled."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "tests.fakes.bedrock_server", "--echo", "--latency-ms", "50",
+               "--throttle-rate", "0.3", "--seed", "3"]
+    child = subprocess.Popen(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        url = child.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
+    finally:
+        child.stdin.close()  # the server stops when its stdin closes
+        assert child.wait(timeout=10) == 0
+
+
+def test_standalone_fake_speaks_the_same_protocol(standalone_fake):
+    import urllib.request
+
+    provider = build_provider({**model_config(None), "endpoint_url": standalone_fake, "max_concurrency": 16},
+                              CONTEXT)
+    requests = [ask(f"i{n}", text=f"text {n}") for n in range(40)]
+    started = time.monotonic()
+    outcomes = fast_engine(provider, attempts=8, max_concurrency=16).run(requests, progress=None)
+    assert [o.generation.text for o in outcomes] == [f"text {n}" for n in range(40)]  # echoed, in order
+    assert all(o.generation.latency_ms >= 50 for o in outcomes)  # the server's metrics.latencyMs
+    assert time.monotonic() - started < 5.0  # 16 in flight, not one at a time
+    with urllib.request.urlopen(f"{standalone_fake}/_fake/stats", timeout=5) as response:
+        stats = json.load(response)
+    retries = sum(o.attempts for o in outcomes) - len(outcomes)
+    assert stats["outcomes"].get("ThrottlingException", 0) == retries > 0  # throttles retried, counted
+    assert stats["total"] == len(outcomes) + retries
+    assert 1 < stats["peak_in_flight"] <= 16
+
+
+# --- client_processes: the same boto3 client in worker processes -----------------------------------------
+
+def test_client_processes_must_be_positive():
+    with pytest.raises(BedrockConfigError, match="test_model.yaml: field client_processes"):
+        build(model_config(None, client_processes=0), CONTEXT)
+
+
+def test_client_processes_serve_calls_and_keep_the_error_classes(fake):
+    """Two worker processes, each with its own real boto3 client: answers come back in request order,
+    throttles are retried (counted at the server), a per-sample error stays per sample, and a fatal error
+    still stops the run."""
+    throttled_once: set[str] = set()
+
+    def respond(model_id, body):
+        text = body["messages"][-1]["content"][0]["text"]
+        if text == "bad input":
+            return fault("ValidationException", "Input is too long for requested model.")
+        if text.startswith("text") and text not in throttled_once:
+            throttled_once.add(text)
+            return fault("ThrottlingException")
+        return echo(latency_s=0.05)
+
+    fake.script.respond = respond
+    provider = make_provider(fake, client_processes=2, max_concurrency=8)
+    try:
+        workers = provider._workers.processes
+        assert len(workers) == 2 and all(p.is_alive() for p in workers)
+        requests = [ask(f"i{n}", text=f"text {n}") for n in range(16)] + [ask("bad", text="bad input")]
+        outcomes = fast_engine(provider, attempts=3, max_concurrency=8).run(requests, progress=None)
+        assert [o.generation.text for o in outcomes[:16]] == [f"text {n}" for n in range(16)]
+        assert all(o.attempts == 2 for o in outcomes[:16])  # one throttle each, then served
+        assert outcomes[16].error.kind is ErrorKind.VALIDATION and outcomes[16].attempts == 1
+        assert fake.requests() == 16 * 2 + 1
+        assert fake.peak_in_flight <= 8
+
+        fake.script.respond = None
+        fake.script.default = fault("AccessDeniedException", "not authorized")
+        with pytest.raises(FatalRunError, match="refused the credentials"):
+            fast_engine(provider).run([ask("x")], progress=None)
+    finally:
+        provider.close()
+    assert not any(p.is_alive() for p in workers)
+
+
+def test_a_dead_client_process_fails_calls_clearly(fake):
+    fake.script.default = reply("ok")
+    provider = make_provider(fake, client_processes=2)
+    try:
+        assert provider.generate(ask()).text == "ok"
+        for process in provider._workers.processes:
+            process.kill()
+            process.join(timeout=5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not all(w.dead for w in provider._workers._workers):
+            time.sleep(0.02)  # each pipe's reader notices its child's exit
+        with pytest.raises(ProviderError, match="every Bedrock client process has exited") as caught:
+            provider.generate(ask())
+        assert caught.value.fatal and "exit code" in str(caught.value)
+    finally:
+        provider.close()

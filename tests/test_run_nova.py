@@ -14,7 +14,6 @@ from tests.fakes.bedrock_server import FakeBedrock, Script, reply
 
 SFT_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/sft-test"
 RFT_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/rft-test"
-PRICE_IN, PRICE_OUT = 0.5, 2.0  # per 1K tokens, made up for the test: only the arithmetic is checked
 
 
 def _env(server_url: str, data_root) -> dict[str, str]:
@@ -36,25 +35,31 @@ def _run(tmp_path, env, *overrides):
 
 
 def test_nova_candidates_run_end_to_end_with_usage_and_cost(tmp_path, data_root):
+    """With the prices shipped in conf/model (no overrides), every candidate shows a cost > 0 that equals its
+    tokens times the prices of its resolved config."""
     from mlflow.tracking import MlflowClient
+    from omegaconf import OmegaConf
 
     script = Script(default=reply('{"comments": []}'))
-    prices = [f"candidates.{c}.price_per_1k_{kind}={price}" for c in ("base", "sft", "rft")
-              for kind, price in (("input", PRICE_IN), ("output", PRICE_OUT))]
     with FakeBedrock(script) as server:
-        result = _run(tmp_path, _env(server.url, data_root), *prices)
+        result = _run(tmp_path, _env(server.url, data_root))
         assert result.returncode == 0, result.stdout + result.stderr
         assert server.requests("us.amazon.nova-2-lite-v1:0") == 3
         assert server.requests(SFT_ARN) == 3 and server.requests(RFT_ARN) == 3
 
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert list(summary["candidates"]) == ["base", "sft", "rft"]
+    resolved = OmegaConf.load(tmp_path / "run" / "resolved_config.yaml")
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    for candidate in summary["candidates"].values():
+    for name, candidate in summary["candidates"].items():
         assert candidate["scored"] == 3
+        price_in = resolved.candidates[name].price_per_1k_input
+        price_out = resolved.candidates[name].price_per_1k_output
+        assert price_in is not None and price_out is not None, f"{name}: the shipped config has no price"
         usage = candidate["usage"]
         assert usage["usage/input_tokens"] > 0 and usage["usage/output_tokens"] > 0
-        expected = (usage["usage/input_tokens"] * PRICE_IN + usage["usage/output_tokens"] * PRICE_OUT) / 1000
+        expected = (usage["usage/input_tokens"] * price_in + usage["usage/output_tokens"] * price_out) / 1000
+        assert usage["usage/cost_usd"] > 0
         assert usage["usage/cost_usd"] == pytest.approx(expected)
         logged = client.get_run(candidate["mlflow_run_id"]).data.metrics
         assert logged["usage/cost_usd"] == pytest.approx(expected)

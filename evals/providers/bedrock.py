@@ -13,11 +13,14 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evals.providers.base import Generation, GenerationRequest, ProviderError, Usage
 from evals.providers.registry import ProviderContext
 from metrics.errors import ErrorKind
+
+if TYPE_CHECKING:
+    from evals.providers.bedrock_workers import ClientWorkers
 
 DEFAULT_REGION = "us-east-1"
 CREDENTIALS_HELP = (
@@ -102,6 +105,7 @@ class BedrockSettings:
     structured_output: str = "prompt"  # native: send the schema as outputConfig.textFormat; prompt: don't
     additional_request_fields: Mapping[str, Any] = field(default_factory=dict)
     max_concurrency: int = 8
+    client_processes: int = 1  # > 1: the boto3 client runs in that many worker processes (bedrock_workers.py)
 
 
 def _plain(value: Any) -> Any:
@@ -159,6 +163,10 @@ def settings_from_config(config: Mapping[str, Any], context: ProviderContext | N
         read_timeout = min(read_timeout, float(call_deadline))
     stop = config.get("stop_sequences") or ()
     extra = config.get("additional_request_fields") or {}
+    client_processes = _number(config, "client_processes", int, source)
+    client_processes = 1 if client_processes is None else client_processes
+    if client_processes < 1:
+        raise BedrockConfigError(f"{source}: field client_processes must be >= 1, got {client_processes}")
     return BedrockSettings(
         name=name, model_id=model_id, source=source, role=role,
         region=_optional(config, "region"), profile=_optional(config, "profile"),
@@ -169,6 +177,7 @@ def settings_from_config(config: Mapping[str, Any], context: ProviderContext | N
         temperature=_number(config, "temperature", float, source), top_p=_number(config, "top_p", float, source),
         stop=tuple(str(s) for s in stop), structured_output=structured,
         additional_request_fields=_plain(extra), max_concurrency=int(config.get("max_concurrency") or 8),
+        client_processes=client_processes,
     )
 
 
@@ -202,13 +211,14 @@ def make_client(settings: BedrockSettings) -> Any:
 
 
 class BedrockProvider:
-    def __init__(self, settings: BedrockSettings, client: Any):
+    def __init__(self, settings: BedrockSettings, client: Any, workers: ClientWorkers | None = None):
         self.settings = settings
         self.name = settings.name
         self.model_id = settings.model_id
         self.max_concurrency = settings.max_concurrency
         self._client = client
         self._transport = _transport_rules()
+        self._workers = workers  # when set, calls run in the worker processes' own boto3 clients
 
     def identity(self) -> Mapping[str, Any]:
         # Region, profile and endpoint route the call; they do not change the output.
@@ -261,6 +271,8 @@ class BedrockProvider:
     # --- call ------------------------------------------------------------------------------------
 
     def generate(self, request: GenerationRequest) -> Generation:
+        if self._workers is not None:
+            return self._workers.generate(request)
         kwargs = self.converse_kwargs(request)  # may raise ProviderError(INPUT) for this sample only
         started = time.monotonic()
         try:
@@ -331,7 +343,24 @@ class BedrockProvider:
     def client(self) -> Any:
         return self._client
 
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the client worker processes (empty with client_processes: 1)."""
+        return [p.pid for p in self._workers.processes] if self._workers is not None else []
+
+    def close(self) -> None:
+        """Stop the client worker processes, if any (they also stop when the provider is collected or the
+        interpreter exits)."""
+        if self._workers is not None:
+            self._workers.close()
+
 
 def build(config: Mapping[str, Any], context: ProviderContext) -> BedrockProvider:
     settings = settings_from_config(config, context)
-    return BedrockProvider(settings, make_client(settings))
+    client = make_client(settings)  # also in the parent: a bad profile or region fails here, with its message
+    workers = None
+    if settings.client_processes > 1:
+        from evals.providers.bedrock_workers import ClientWorkers
+
+        workers = ClientWorkers(settings, settings.client_processes)
+    return BedrockProvider(settings, client, workers)
