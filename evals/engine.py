@@ -22,7 +22,6 @@ same engine can serve the judges inside the reward Lambda.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +31,7 @@ from queue import Empty, SimpleQueue
 from typing import Any
 
 from evals import deadline as deadlines
+from evals.progress import ProgressBar
 from evals.cache import GenerationCache, cache_key
 from evals.providers.base import Generation, GenerationRequest, Provider, ProviderError
 from evals.rate_limit import RateLimiter
@@ -215,36 +215,6 @@ def _drain(finished: SimpleQueue[Future[CallOutcome | None]], timeout: float | N
             return done
 
 
-class _Progress:
-    def __init__(self, description: str | None, total: int):
-        self._bar = None
-        if not description or total == 0 or not sys.stderr.isatty():
-            return
-        try:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-        except ImportError:  # the Lambda has no rich; the bar is a convenience
-            return
-        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
-        self._task = self._bar.add_task(description, total=total)
-        self._bar.start()
-
-    def advance(self) -> None:
-        if self._bar is not None:
-            self._bar.advance(self._task)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
 class Engine:
     def __init__(self, provider: Provider, settings: EngineSettings | None = None,
                  cache: GenerationCache | None = None, usage: UsageStats | None = None, *,
@@ -294,7 +264,7 @@ class Engine:
         run_s = self.settings.run_deadline_s
         run = _Run(deadline=time.monotonic() + run_s if run_s is not None else None,
                    early=_EarlyFailures(self.settings.fail_fast_after))
-        bar = _Progress(progress.replace("{name}", self.name) if progress else None, len(requests))
+        bar = ProgressBar(progress.replace("{name}", self.name) if progress else None, len(requests))
         executor: ThreadPoolExecutor | None = None
         try:
             identity = self.provider.identity() if self.cache is not None else None
@@ -329,7 +299,7 @@ class Engine:
 
     # ------------------------------------------------------------------ collector (caller's thread)
     def _collect(self, run: _Run, futures: dict[Future[CallOutcome | None], _Call],
-                 finished: SimpleQueue[Future[CallOutcome | None]], bar: _Progress) -> Iterator[CallOutcome]:
+                 finished: SimpleQueue[Future[CallOutcome | None]], bar: ProgressBar) -> Iterator[CallOutcome]:
         call_s = self.settings.call_deadline_s
         next_scan = time.monotonic() + _POLL_S  # call deadlines are checked every _POLL_S, not per wakeup
         while futures:
@@ -376,7 +346,7 @@ class Engine:
                         del futures[future]
                         yield self._emit(self._timeout(call, f"call deadline of {call_s:g} s passed"), bar)
 
-    def _emit(self, outcome: CallOutcome, bar: _Progress) -> CallOutcome:
+    def _emit(self, outcome: CallOutcome, bar: ProgressBar) -> CallOutcome:
         if self.usage is not None:
             self.usage.record(outcome)
         bar.advance()
