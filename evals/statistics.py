@@ -39,7 +39,19 @@ def _statistic(kind: AggregateKind, columns: list[np.ndarray], index: np.ndarray
         values = columns[0][index]
         with np.errstate(invalid="ignore"):
             return np.nanmean(values, axis=-1) if values.size else np.full(index.shape[0], math.nan)
-    sums = [np.nansum(c[index], axis=-1) for c in columns]
+    return _count_statistic(kind, [np.nansum(c[index], axis=-1) for c in columns])
+
+
+def _from_sums(kind: AggregateKind, sums: list[np.ndarray], n: int) -> np.ndarray:
+    """The aggregate from per-input sums over a sample of size n (NaN inputs counted as 0, as nansum does):
+    the same statistic as _statistic, for sums taken by a weighted (bootstrap-count) product."""
+    if kind is AggregateKind.MEAN:
+        return sums[0] / n
+    return _count_statistic(kind, sums)
+
+
+def _count_statistic(kind: AggregateKind, sums: list[np.ndarray]) -> np.ndarray:
+    """A ratio, F1 or macro-F1 from the sums of its count columns; NaN where the denominator is 0."""
     with np.errstate(invalid="ignore", divide="ignore"):
         if kind is AggregateKind.MACRO_F1:
             counts = np.stack(sums, axis=-1).reshape(*sums[0].shape, -1, 3)  # (..., classes, tp/fp/fn)
@@ -56,29 +68,6 @@ def _statistic(kind: AggregateKind, columns: list[np.ndarray], index: np.ndarray
         tp, fp, fn = sums
         den = 2 * tp + fp + fn
         # No gold risk and no prediction anywhere: nothing was missed and nothing was wrong.
-        return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), math.nan)
-
-
-def _from_sums(kind: AggregateKind, sums: list[np.ndarray], n: int) -> np.ndarray:
-    """The aggregate from per-input sums over a sample of size n (NaN inputs counted as 0, as nansum does):
-    the same statistic as _statistic, for sums taken by a weighted (bootstrap-count) product."""
-    if kind is AggregateKind.MEAN:
-        return sums[0] / n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if kind is AggregateKind.MACRO_F1:
-            counts = np.stack(sums, axis=-1).reshape(*sums[0].shape, -1, 3)
-            tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
-            den = 2 * tp + fp + fn
-            per_class = np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), np.nan)
-            defined = ~np.isnan(per_class)
-            total = np.where(defined, per_class, 0).sum(axis=-1)
-            count = defined.sum(axis=-1)
-            return np.where(count > 0, total / np.maximum(count, 1), math.nan)
-        if kind is AggregateKind.RATIO:
-            num, den = sums
-            return np.where(den > 0, num / np.where(den > 0, den, 1), math.nan)
-        tp, fp, fn = sums
-        den = 2 * tp + fp + fn
         return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), math.nan)
 
 

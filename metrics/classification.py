@@ -22,9 +22,9 @@ from typing import Any
 
 from metrics import aggregates as agg
 from metrics.aggregates import Aggregate
+from metrics.checked_output import check_output
 from metrics.errors import ClassifiedError, ErrorKind
 from metrics.json_schema import SchemaValidator
-from metrics.parsing import parse_json_output
 from metrics.types import SampleScore
 
 CLASS_PREFIX = "cls"
@@ -103,12 +103,6 @@ def aggregates(classes: Sequence[str], prefix: str = CLASS_PREFIX, macro_name: s
     ]
 
 
-def _schema_error(errors: Sequence[str]) -> ClassifiedError:
-    shown = "; ".join(errors[:MAX_SCHEMA_MESSAGES])
-    more = len(errors) - MAX_SCHEMA_MESSAGES
-    return ClassifiedError(ErrorKind.SCHEMA, shown + (f" (+{more} more)" if more > 0 else ""), "schema")
-
-
 def score(output_text: Any, gold: Any, classes: Sequence[str], *, label_field: str = "label",
           validator: SchemaValidator | None = None, prefix: str = CLASS_PREFIX) -> SampleScore:
     """Score one answer: parse, check the schema (when a validator is given), read the label, count.
@@ -117,21 +111,14 @@ def score(output_text: Any, gold: Any, classes: Sequence[str], *, label_field: s
         error = ClassifiedError(ErrorKind.INPUT, f"bad reference: gold label {gold!r} is not one of the classes "
                                                  f"{list(classes)}", "reference")
         return SampleScore(errors=[error])
-    parsed = parse_json_output("" if output_text is None else output_text)
-    errors: list[ClassifiedError] = []
+    checked = check_output("" if output_text is None else output_text, validator, MAX_SCHEMA_MESSAGES)
+    parsed, errors = checked.parsed, checked.errors
     predicted: str | None = None
-    schema_ok = False
-    if parsed.error is not None:
-        errors.append(parsed.error)
-    else:
-        schema_errors = validator.validate(parsed.value) if validator is not None else []
-        if schema_errors:
-            errors.append(_schema_error(schema_errors))
-        else:
-            predicted, label_error = read_label(parsed.value, classes, label_field)
-            if label_error is not None:
-                errors.append(label_error)
-            schema_ok = predicted is not None
+    if checked.valid:
+        predicted, label_error = read_label(parsed.value, classes, label_field)
+        if label_error is not None:
+            errors.append(label_error)
+    schema_ok = predicted is not None
     values = {"json_valid": float(parsed.ok), "schema_valid": float(schema_ok),
               **label_values(predicted, gold, classes, prefix)}
     details = {DETAILS_KEY: {"gold": gold, "predicted": predicted}, "json_repaired": parsed.repaired}

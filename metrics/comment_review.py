@@ -19,11 +19,10 @@ from metrics import aggregates as agg
 from metrics.action_compliance import action_values, is_compliant
 from metrics.aggregates import Aggregate
 from metrics.assessment import assessment_values
+from metrics.checked_output import cached_validator, check_output
 from metrics.errors import ClassifiedError, ErrorKind
-from metrics.json_schema import SchemaValidator
 from metrics.language import language_check
 from metrics.length import length_values
-from metrics.parsing import parse_json_output
 from metrics.registry import Metric, MetricRegistry
 from metrics.review_context import ReviewContext, read_comments
 from metrics.review_reference import ReviewReferenceError, parse_reference
@@ -164,43 +163,15 @@ def _metric_names(spec: ReviewSpec, metrics: Sequence[str] | None) -> Sequence[s
     return tuple(configured) if configured else DEFAULT_METRICS
 
 
-_VALIDATORS: dict[int, tuple[Any, SchemaValidator]] = {}
-_MAX_VALIDATORS = 16  # a caller rebuilding its spec per sample must not grow this without bound
-
-
-def _validator(schema: Any) -> SchemaValidator:
-    """Compile a spec's schema once; keyed by identity, checked against the object kept alive here."""
-    cached = _VALIDATORS.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return cached[1]
-    validator = SchemaValidator(schema)
-    if len(_VALIDATORS) >= _MAX_VALIDATORS:
-        _VALIDATORS.clear()
-    _VALIDATORS[id(schema)] = (schema, validator)
-    return validator
-
-
 def build_context(
     output_text: str, reference: Any, spec: ReviewSpec
 ) -> tuple[ReviewContext, list[ClassifiedError]]:
     """Parse, validate and ground once. Raises ReviewReferenceError on a malformed reference."""
     ref = parse_reference(reference, spec)
-    errors: list[ClassifiedError] = []
-    parsed = parse_json_output(output_text)
-    schema_errors: tuple[str, ...] = ()
-    if parsed.error is not None:
-        errors.append(parsed.error)
-    else:
-        schema_errors = tuple(_validator(spec.output_schema).validate(parsed.value))
-        if schema_errors:
-            shown = "; ".join(schema_errors[:MAX_SCHEMA_MESSAGES])
-            more = len(schema_errors) - MAX_SCHEMA_MESSAGES
-            message = shown + (f" (+{more} more)" if more > 0 else "")
-            errors.append(ClassifiedError(ErrorKind.SCHEMA, message, stage="schema"))
-    valid = parsed.ok and not schema_errors
-    comments = read_comments(parsed.value, ref, spec) if valid else ()
-    ctx = ReviewContext(output_text, spec, ref, parsed, schema_errors, comments)
-    return ctx, errors
+    checked = check_output(output_text, cached_validator(spec.output_schema), MAX_SCHEMA_MESSAGES)
+    comments = read_comments(checked.parsed.value, ref, spec) if checked.valid else ()
+    ctx = ReviewContext(output_text, spec, ref, checked.parsed, checked.schema_errors, comments)
+    return ctx, checked.errors
 
 
 def score(output_text: str, reference: Mapping[str, Any], spec: ReviewSpec,

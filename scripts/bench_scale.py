@@ -91,27 +91,27 @@ class TimedCache(GenerationCache):
             self.gets += 1
 
 
-def _vm_hwm_mb() -> float:
-    """Peak resident set of this process (VmHWM), from /proc; ru_maxrss where /proc is missing."""
+def _status_mb(field: str) -> float | None:
+    """A size field of /proc/self/status (e.g. VmRSS) in MB; None where /proc or the field is missing."""
     try:
         with open("/proc/self/status") as handle:
             for line in handle:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return None
+
+
+def _vm_hwm_mb() -> float:
+    """Peak resident set of this process (VmHWM), from /proc; ru_maxrss where /proc is missing."""
+    peak = _status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _rss_mb() -> float:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+    rss = _status_mb("VmRSS")
+    return rss if rss is not None else float("nan")
 
 
 def _proc_stat() -> list[int]:

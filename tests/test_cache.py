@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _cache_helpers import committed_keys
 
 from evals.cache import CacheError, GenerationCache, cache_key
 from evals.providers.base import Generation, GenerationRequest, Usage
@@ -129,15 +130,6 @@ def test_only_generations_are_stored(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- batched writes
-def _committed(path: Path) -> set[str]:
-    """The keys another connection sees: what has been committed."""
-    db = sqlite3.connect(path)
-    try:
-        return {row[0] for row in db.execute("SELECT key FROM generations")}
-    finally:
-        db.close()
-
-
 def _keys(n: int, prefix: str = "k") -> list[str]:
     return [cache_key(IDENTITY, request(messages=({"role": "user", "content": f"{prefix}{i}"},))) for i in range(n)]
 
@@ -148,10 +140,10 @@ def test_queued_puts_are_read_back_at_once_and_committed_on_flush(tmp_path):
     with GenerationCache(path, batch_size=100, flush_interval_s=3600) as cache:
         for i, key in enumerate(keys):
             cache.put(key, generation(f"g{i}"))
-        assert _committed(path) == set()  # queued, not yet committed
+        assert committed_keys(path) == set()  # queued, not yet committed
         assert cache.get(keys[3]).text == "g3" and keys[4] in cache  # but this process sees them
         assert cache.flush() == 5
-        assert _committed(path) == set(keys)
+        assert committed_keys(path) == set(keys)
         assert cache.flush() == 0
 
 
@@ -161,7 +153,7 @@ def test_a_full_batch_commits_without_being_asked(tmp_path):
     with GenerationCache(path, batch_size=3, flush_interval_s=3600) as cache:
         for key in keys:
             cache.put(key, generation())
-        assert _committed(path) == set(keys[:6])  # two full batches; the seventh waits
+        assert committed_keys(path) == set(keys[:6])  # two full batches; the seventh waits
 
 
 def test_a_put_after_a_quiet_interval_is_committed_at_once(tmp_path):
@@ -170,7 +162,7 @@ def test_a_put_after_a_quiet_interval_is_committed_at_once(tmp_path):
     with GenerationCache(path, batch_size=1000, flush_interval_s=0.05) as cache:
         time.sleep(0.1)  # a slow model call
         cache.put(first, generation())
-        assert _committed(path) == {first}  # durable as soon as it returned
+        assert committed_keys(path) == {first}  # durable as soon as it returned
         cache.put(second, generation())  # right after: queued, the flusher commits it (next test)
 
 
@@ -180,7 +172,7 @@ def test_the_flusher_commits_within_the_interval(tmp_path):
     with GenerationCache(path, batch_size=1000, flush_interval_s=0.3) as cache:
         cache.put(key, generation())
         deadline = time.monotonic() + 20  # generous: the machine may be loaded
-        while key not in _committed(path):
+        while key not in committed_keys(path):
             assert time.monotonic() < deadline, "the background flush never committed the entry"
             time.sleep(0.02)
 
@@ -193,7 +185,7 @@ def test_close_commits_what_is_queued_and_twice_is_harmless(tmp_path):
         cache.put(key, generation())
     cache.close()
     cache.close()
-    assert _committed(path) == set(keys)
+    assert committed_keys(path) == set(keys)
     with pytest.raises(CacheError, match="closed"):
         cache.put(keys[0], generation())
 
@@ -227,6 +219,6 @@ def test_a_crash_keeps_what_was_flushed_and_loses_only_the_queued_batch(tmp_path
     done = subprocess.run([sys.executable, "-c", CRASHING_WRITER, str(path)], cwd=repo, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == -signal.SIGKILL, done.stderr
-    assert _committed(path) == {f"flushed-{i}" for i in range(5)}
+    assert committed_keys(path) == {f"flushed-{i}" for i in range(5)}
     with GenerationCache(path) as cache:  # the file is sound and the flushed entries read back
         assert cache.get("flushed-4").text == "f4" and cache.get("queued-0") is None

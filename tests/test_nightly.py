@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _fake_bedrock_env import fake_bedrock_env
 from _reward_helpers import asked_criteria, rubric_reply
 
 from evals.suite_config import BaselineKind, SuiteConfig, SuiteConfigError
@@ -133,15 +134,6 @@ class ScriptedModels:
         return json.dumps({"justification": "counted the comments", "winner": winner})
 
 
-def _env(server_url: str, data_root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_", "RFT_NOVA"))}
-    env.update({"RFT_DATA_DIR": str(data_root), "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": server_url,
-                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_DEFAULT_REGION": "us-east-1", "RFT_NOVA_SFT_MODEL_ARN": SFT_ARN,
-                "RFT_NOVA_RFT_MODEL_ARN": RFT_ARN})
-    return env
-
-
 def _output(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
@@ -194,7 +186,7 @@ def nights(tmp_path_factory, data_root):
     models = ScriptedModels(data_root)
     results = {}
     with FakeBedrock(Script(respond=models)) as server:
-        env = _env(server.url, data_root)
+        env = fake_bedrock_env(server.url, data_root, SFT_ARN, RFT_ARN)
         # night 2 goes through the real CLI: its exit code is what a scheduler sees
         for night, worse, run in (("night1", False, _nightly_in_process), ("night2", True, _nightly_cli),
                                   ("night3", False, _nightly_in_process)):

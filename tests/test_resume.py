@@ -5,7 +5,6 @@ MLflow parent run ends FINISHED (never left RUNNING). Models are served by the l
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _fake_bedrock_env import fake_bedrock_env
 
 from evals.records import SampleRecord, completed_records, read_records, repair_tail
 from tests.fakes.bedrock_server import FakeBedrock, Script, reply
@@ -45,15 +45,6 @@ def test_a_damaged_middle_line_is_skipped_not_fatal(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- end to end
-def _env(server_url: str, data_root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_", "RFT_NOVA"))}
-    env.update({"RFT_DATA_DIR": str(data_root), "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": server_url,
-                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_DEFAULT_REGION": "us-east-1", "RFT_NOVA_SFT_MODEL_ARN": SFT_ARN,
-                "RFT_NOVA_RFT_MODEL_ARN": RFT_ARN})
-    return env
-
-
 def _command(tmp: Path, *overrides: str) -> list[str]:
     return [sys.executable, "-m", "evals.cli", "run", "candidates=nova", f"tracking.uri=sqlite:///{tmp}/mlflow.db",
             f"cache.path={tmp}/cache.sqlite", f"hydra.run.dir={tmp}/run", *overrides]
@@ -109,7 +100,7 @@ def test_killed_mid_generation_resumes_without_repeating_completed_calls(tmp_pat
     n = 10
     script = Script(default=reply('{"comments": []}', latency_s=0.25))
     with FakeBedrock(script) as server:
-        env = _env(server.url, data_root)
+        env = fake_bedrock_env(server.url, data_root, SFT_ARN, RFT_ARN)
         process = subprocess.Popen(_command(tmp_path, f"limit={n}", "~candidates.sft", "~candidates.rft",
                                             "candidates.base.max_concurrency=1"),
                                    cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -144,7 +135,7 @@ def test_killed_mid_judging_resumes_without_repeating_judge_calls(tmp_path, data
         return reply('{"comments": []}')
 
     with FakeBedrock(Script(respond=respond)) as server:
-        env = _env(server.url, data_root)
+        env = fake_bedrock_env(server.url, data_root, SFT_ARN, RFT_ARN)
         process = subprocess.Popen(_command(tmp_path, f"limit={n}", "~candidates.sft", "~candidates.rft",
                                             "judge=contract_review_rubric_gpt_oss", "judge.model.max_concurrency=1"),
                                    cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -173,7 +164,7 @@ def test_killed_between_candidates_logs_each_candidate_once(tmp_path, data_root)
         return reply('{"comments": []}', latency_s=0.5 if model_id == SFT_ARN else 0.0)
 
     with FakeBedrock(Script(respond=respond)) as server:
-        env = _env(server.url, data_root)
+        env = fake_bedrock_env(server.url, data_root, SFT_ARN, RFT_ARN)
         process = subprocess.Popen(_command(tmp_path, f"limit={n}", "~candidates.rft",
                                             "candidates.sft.max_concurrency=1"),
                                    cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _cache_helpers import committed_keys
 
 from evals import statistics
 from evals.cache import GenerationCache
@@ -28,14 +27,6 @@ def _record(i: int) -> SampleRecord:
     return SampleRecord("c", "r", f"i{i}", "out", values={"x": float(i % 2)})
 
 
-def _committed(path: Path) -> set[str]:
-    db = sqlite3.connect(path)
-    try:
-        return {row[0] for row in db.execute("SELECT key FROM generations")}
-    finally:
-        db.close()
-
-
 # ---------------------------------------------------------------------------------------------- records
 def test_batched_records_reach_the_file_only_after_their_cache_entries(tmp_path):
     cache_path, records_path = tmp_path / "c.sqlite", tmp_path / "r.jsonl"
@@ -45,7 +36,7 @@ def test_batched_records_reach_the_file_only_after_their_cache_entries(tmp_path)
             cache.put(f"i{i}", Generation(text="x"))  # the engine caches a call before its record is scored
             writer.write(_record(i))
             on_disk = {r.item_id for r in read_records(records_path)}
-            assert on_disk <= _committed(cache_path)  # never a record without its committed call
+            assert on_disk <= committed_keys(cache_path)  # never a record without its committed call
             assert len(on_disk) == 1 + i // 4 * 4  # the first record at once (nothing written yet), then batches
     assert [r.item_id for r in read_records(records_path)] == [f"i{i}" for i in range(10)]  # close wrote the rest
 

@@ -31,7 +31,7 @@ def test_default_reward_is_the_tasks_own_and_ranks_gold_above_garbage(task_name,
     for item in items:
         reference = task.reference(item)
 
-        def score(text: str) -> float:
+        def score(text: str, reference=reference) -> float:
             sample = task.score(text, reference)
             return reward_from_record(sample.values, sample.errors, reward, None, text, reference).score
 

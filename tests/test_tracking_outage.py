@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from _fake_bedrock_env import fake_bedrock_env
 
 from tests.fakes.bedrock_server import FakeBedrock, Script, reply
 
@@ -65,14 +66,9 @@ class MlflowServer:
 
 
 def _env(server_url: str, data_root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_", "RFT_NOVA"))}
-    env.update({"RFT_DATA_DIR": str(data_root), "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": server_url,
-                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_DEFAULT_REGION": "us-east-1", "RFT_NOVA_SFT_MODEL_ARN": SFT_ARN,
-                "RFT_NOVA_RFT_MODEL_ARN": RFT_ARN,
-                # keep the outage short to notice: the defaults would retry for minutes
-                "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})
-    return env
+    # keep the outage short to notice: the defaults would retry for minutes
+    return fake_bedrock_env(server_url, data_root, SFT_ARN, RFT_ARN,
+                            {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})
 
 
 def _run_command(tmp: Path, mlflow_url: str, *overrides: str) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metrics.json_file import read_json_file
 from metrics.review_spec import ReviewSpec
 from metrics.reward.config import RewardConfig
 from metrics.types import SampleScore
@@ -108,11 +109,6 @@ class RewardBundle:
     @classmethod
     def from_json(cls, path: Path | str) -> RewardBundle:
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BundleError(f"reward bundle {path} does not exist; build it with scripts/build_lambda.sh "
-                              "or set REWARD_BUNDLE to its path") from None
-        except json.JSONDecodeError as exc:
-            raise BundleError(f"reward bundle {path} is not valid JSON: {exc}") from None
+        data = read_json_file(path, "reward bundle",
+                              "build it with scripts/build_lambda.sh or set REWARD_BUNDLE to its path", BundleError)
         return cls.from_dict(data, str(path))

@@ -18,12 +18,13 @@ from typing import Any
 
 from metrics import aggregates as agg
 from metrics import classification
+from metrics.checked_output import check_output
 from metrics.errors import ClassifiedError, ErrorKind
 from metrics.grounding import Document, ground
 from metrics.json_schema import SchemaValidator, json_equal
 from metrics.language import LANGUAGE_CHECKS, language_check
 from metrics.length import length_values
-from metrics.parsing import ParseResult, parse_json_output
+from metrics.parsing import ParseResult
 from metrics.registry import Metric, MetricRegistry
 from metrics.text import normalize
 from metrics.types import SampleScore
@@ -319,17 +320,8 @@ class ConfigScorer:
         if problem is not None:
             return SampleScore(errors=[ClassifiedError(ErrorKind.INPUT, f"bad reference: {problem}", "reference")])
         text = "" if output_text is None else output_text
-        parsed = parse_json_output(text)
-        errors: list[ClassifiedError] = []
-        schema_errors: tuple[str, ...] = ()
-        if parsed.error is not None:
-            errors.append(parsed.error)
-        else:
-            schema_errors = tuple(self.validator.validate(parsed.value))
-            if schema_errors:
-                more = len(schema_errors) - MAX_SCHEMA_MESSAGES
-                message = "; ".join(schema_errors[:MAX_SCHEMA_MESSAGES]) + (f" (+{more} more)" if more > 0 else "")
-                errors.append(ClassifiedError(ErrorKind.SCHEMA, message, "schema"))
+        checked = check_output(text, self.validator, MAX_SCHEMA_MESSAGES)
+        parsed, schema_errors, errors = checked.parsed, checked.schema_errors, checked.errors
         ctx = AnswerContext(text if isinstance(text, str) else str(text), parsed, schema_errors, gold,
                             str(reference.get("document") or ""), self.spec)
         values, details = self.registry.run(self.names, ctx)

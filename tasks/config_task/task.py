@@ -25,6 +25,7 @@ from tasks.config_task import templates
 from tasks.config_task.metrics import ConfigScorer
 from tasks.config_task.spec import ConfigTaskError, ConfigTaskSpec, spec_from_config
 from tasks.data_root import data_root as default_data_root
+from tasks.selection import select
 
 if TYPE_CHECKING:
     import datasets
@@ -118,13 +119,7 @@ class ConfigTask:
         return datasets.Dataset.from_list(self.rows(split or self.spec.split), features=features)
 
     def select(self, dataset: datasets.Dataset, limit: int | None, seed: int = 0) -> datasets.Dataset:
-        if limit is None or limit >= len(dataset):
-            return dataset
-        if limit < 0:
-            raise ValueError(f"limit must be >= 0 or null, got {limit}")
-        indices = list(range(len(dataset)))
-        random.Random(seed).shuffle(indices)
-        return dataset.select(sorted(indices[:limit]))
+        return select(dataset, limit, seed)
 
     # -- prompting ---------------------------------------------------------------------------------
     def _render(self, template: str, item: Mapping[str, Any]) -> str:

@@ -7,33 +7,16 @@ Standard library only: the reward Lambda loads this module."""
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metrics.review_spec import ReviewSpec
+from tasks.comment_review.playbook import ActionRule, Assessment, PlaybookError, ReviewPlaybook
+from tasks.comment_review.playbook import read_playbook_file, require_keys
 
 PACKAGED_PLAYBOOK = Path(__file__).with_name("playbook.json")
 RATIONALES_RELPATH = "tos_rationales/local_database/KB"
-
-
-class PlaybookError(ValueError):
-    """The playbook file is malformed."""
-
-
-@dataclass(frozen=True)
-class Assessment:
-    id: str  # e.g. "clearly_unfair"
-    level: int  # the CLAUDETTE level it stands for
-    description: str
-
-
-@dataclass(frozen=True)
-class ActionRule:
-    default: str
-    allowed: tuple[str, ...]  # in the playbook's order; always contains `default`
 
 
 @dataclass(frozen=True)
@@ -55,36 +38,9 @@ class Category:
 
 
 @dataclass(frozen=True)
-class Playbook:
-    name: str
-    version: str
-    purpose: str
-    assessments: Mapping[str, Assessment]
-    actions: Mapping[str, str]  # action id -> meaning
-    categories: tuple[Category, ...]
-    source: str = ""
-    _by_id: Mapping[str, Category] = field(default_factory=dict, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_id", {c.id: c for c in self.categories})
-
-    @property
-    def category_ids(self) -> tuple[str, ...]:
-        return tuple(c.id for c in self.categories)
-
-    @property
-    def assessment_ids(self) -> tuple[str, ...]:
-        return tuple(self.assessments)
-
-    @property
-    def action_ids(self) -> tuple[str, ...]:
-        return tuple(self.actions)
-
-    def category(self, risk: str) -> Category:
-        try:
-            return self._by_id[risk]
-        except KeyError:
-            raise KeyError(f"risk {risk!r} is not in playbook {self.name!r}: {list(self._by_id)}") from None
+class Playbook(ReviewPlaybook[Category]):
+    """Assessments are CLAUDETTE levels (potentially / clearly unfair); each category says what makes a clause
+    of it that unfair, and may carry expert rationales."""
 
     def category_by_code(self, code: str) -> Category:
         for category in self.categories:
@@ -98,43 +54,24 @@ class Playbook:
                 return assessment.id
         raise KeyError(f"no assessment in playbook {self.name!r} stands for level {level}")
 
-    def default_action(self, risk: str, assessment: str) -> str:
-        return self.category(risk).actions[assessment].default
-
     def rationale(self, risk: str, assessment: str) -> str:
         """The playbook's own reason a clause of this risk is this unfair (used for gold answers)."""
         return self.category(risk).criteria[assessment]
 
-    def allowed_actions(self) -> dict[tuple[str, str], frozenset[str]]:
-        return {(c.id, a): frozenset(rule.allowed) for c in self.categories for a, rule in c.actions.items()}
-
-    def review_spec(self, schema: Mapping[str, Any]) -> ReviewSpec:
-        return ReviewSpec(
-            categories=self.category_ids,
-            assessments={a.id: a.level for a in self.assessments.values()},
-            allowed_actions=self.allowed_actions(),
-            output_schema=schema,
-        )
-
     def render_reference(self, max_rationales_per_category: int | None = None) -> str:
         """The Reference as the model and the judge read it."""
-        lines = [f"PLAYBOOK {self.name} (version {self.version})", self.purpose, "", "Assessments:"]
-        lines += [f"- {a.id}: {a.description}" for a in self.assessments.values()]
-        lines += ["", "Actions (use only these):"]
-        lines += [f"- {action}: {meaning}" for action, meaning in self.actions.items()]
-        lines += ["", "Risk categories:"]
-        for c in self.categories:
-            lines += ["", f"## {c.id} ({c.name})", f"What it is: {c.description}"]
-            for assessment, text in c.criteria.items():
-                lines.append(f"{assessment} when: {text}")
-            for assessment, rule in c.actions.items():
-                lines.append(f"actions if {assessment}: default {rule.default}; allowed {', '.join(rule.allowed)}")
-            chosen = select_rationales(c.rationales, max_rationales_per_category)
-            if chosen:
-                lines.append("Expert rationales (the clause is unfair ...):")
-                for r in chosen:
-                    lines.append(f"- [{self.assessment_for_level(r.level) if r.level > 1 else 'fair'}] {r.text}")
-        return "\n".join(lines) + "\n"
+        return self._render(lambda c: self._category_lines(c, max_rationales_per_category))
+
+    def _category_lines(self, c: Category, max_rationales: int | None) -> list[str]:
+        lines = [f"What it is: {c.description}"]
+        lines += [f"{assessment} when: {text}" for assessment, text in c.criteria.items()]
+        lines += [f"actions if {assessment}: default {rule.default}; allowed {', '.join(rule.allowed)}"
+                  for assessment, rule in c.actions.items()]
+        chosen = select_rationales(c.rationales, max_rationales)
+        if chosen:
+            lines.append("Expert rationales (the clause is unfair ...):")
+            lines += [f"- [{self.assessment_for_level(r.level) if r.level > 1 else 'fair'}] {r.text}" for r in chosen]
+        return lines
 
 
 def select_rationales(rationales: tuple[Rationale, ...], limit: int | None) -> list[Rationale]:
@@ -152,14 +89,8 @@ def select_rationales(rationales: tuple[Rationale, ...], limit: int | None) -> l
     return chosen
 
 
-def _require_keys(data: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
-    missing = [k for k in keys if k not in data]
-    if missing:
-        raise PlaybookError(f"{where}: missing keys {missing}")
-
-
 def _parse(data: Mapping[str, Any], where: str) -> Playbook:
-    _require_keys(data, ("name", "version", "assessments", "actions", "categories"), where)
+    require_keys(data, ("name", "version", "assessments", "actions", "categories"), where)
     assessments = {
         aid: Assessment(aid, int(a["level"]), a.get("description", "")) for aid, a in data["assessments"].items()
     }
@@ -167,7 +98,7 @@ def _parse(data: Mapping[str, Any], where: str) -> Playbook:
     categories = []
     for i, c in enumerate(data["categories"]):
         cwhere = f"{where}: categories[{i}]"
-        _require_keys(c, ("id", "code", "name", "description", "actions"), cwhere)
+        require_keys(c, ("id", "code", "name", "description", "actions"), cwhere)
         rules = {}
         for aid in assessments:
             if aid not in c or aid not in c["actions"]:
@@ -210,14 +141,7 @@ def read_rationales(rationales_dir: Path | str, code: str) -> tuple[Rationale, .
 def load_playbook(path: Path | str | None = None, rationales_dir: Path | str | None = None) -> Playbook:
     """The playbook at `path` (default: the packaged playbook.json), with the expert rationales from
     `rationales_dir` (data_root/tos_rationales/local_database/KB) attached when given."""
-    source = Path(path) if path is not None else PACKAGED_PLAYBOOK
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlaybookError(f"playbook file {source} does not exist; set task.playbook to a playbook JSON "
-                            "or null for the packaged one") from None
-    except json.JSONDecodeError as exc:
-        raise PlaybookError(f"playbook file {source} is not valid JSON: {exc}") from None
+    data, source = read_playbook_file(path, PACKAGED_PLAYBOOK)
     playbook = _parse(data, str(source))
     if rationales_dir is None:
         return playbook

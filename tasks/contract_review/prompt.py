@@ -1,16 +1,12 @@
-"""Chat messages for one review. The system message (instructions + Reference) is identical for every item,
-so a local model reuses its prompt-prefix cache; the item only appears in the last user turn.
+"""The contract-review prompt: consumer Terms of Service, reviewed for unfair clauses. The message shape (the
+same system message for every item, the item in the last user turn) is tasks/comment_review/prompt.py.
 Standard library only."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from tasks.comment_review.prompt import DOC_BEGIN, DOC_END, USER_TEMPLATE, ReviewPrompt
 
-DOC_BEGIN = "<<<TARGET_DOCUMENT"
-DOC_END = "TARGET_DOCUMENT>>>"
+__all__ = ["DOC_BEGIN", "DOC_END", "PROMPT", "SYSTEM_TEMPLATE", "USER_TEMPLATE"]
 
 SYSTEM_TEMPLATE = """You review consumer Terms of Service for clauses that may be unfair to the consumer. \
 Each user message holds a TargetDocument (a few consecutive sentences of a Terms of Service, one per line) \
@@ -33,48 +29,4 @@ Answer with JSON only, matching this schema:
 === REFERENCE ===
 {reference}=== END OF REFERENCE ==="""
 
-USER_TEMPLATE = """Review this TargetDocument; quote excerpts only from it.
-
-{begin}
-{document}
-{end}"""
-
-
-def _limits(schema: Mapping[str, Any]) -> dict[str, int]:
-    comments = schema["properties"]["comments"]
-    fields = comments["items"]["properties"]
-    return {
-        "max_comments": comments["maxItems"],
-        "max_excerpt": fields["text_excerpt"]["maxLength"],
-        "max_rationale": fields["rationale"]["maxLength"],
-    }
-
-
-def system_message(reference: str, schema: Mapping[str, Any]) -> str:
-    return SYSTEM_TEMPLATE.format(reference=reference, schema=json.dumps(schema, separators=(",", ":")),
-                                  begin=DOC_BEGIN, end=DOC_END, **_limits(schema))
-
-
-def user_message(document: str) -> str:
-    return USER_TEMPLATE.format(document=document, begin=DOC_BEGIN, end=DOC_END)
-
-
-def build_messages(reference: str, schema: Mapping[str, Any], document: str,
-                   examples: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
-    """System (instructions + Reference), then each example as a user/assistant pair (document, ideal answer),
-    then the TargetDocument."""
-    messages = [{"role": "system", "content": system_message(reference, schema)}]
-    for example_document, example_answer in examples:
-        messages.append({"role": "user", "content": user_message(example_document)})
-        messages.append({"role": "assistant", "content": example_answer})
-    messages.append({"role": "user", "content": user_message(document)})
-    return messages
-
-
-def template_hash(reference: str, schema: Mapping[str, Any]) -> str:
-    """Short sha256 over everything in the prompt that is not the item."""
-    digest = hashlib.sha256()
-    for part in (SYSTEM_TEMPLATE, USER_TEMPLATE, reference, json.dumps(schema, sort_keys=True)):
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\x00")
-    return digest.hexdigest()[:12]
+PROMPT = ReviewPrompt(SYSTEM_TEMPLATE, USER_TEMPLATE)

@@ -4,30 +4,22 @@ the shared metrics layer (metrics/comment_review)."""
 from __future__ import annotations
 
 import hashlib
-import json
-import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tasks.contract_review import claudette, prompt
+from tasks.comment_review.task import NO_RISK, CommentReviewTask, quote
+from tasks.contract_review import claudette
 from tasks.contract_review.playbook import RATIONALES_RELPATH, Playbook, load_playbook
-from tasks.contract_review.schema import output_schema
+from tasks.contract_review.prompt import PROMPT
 from tasks.contract_review.windows import Window, windows
-from tasks.data_root import data_root as default_data_root
 from tasks.data_root import require
+from tasks.selection import select
 
-if TYPE_CHECKING:  # heavy imports stay out of module import time
-    import datasets
-
-    from metrics.aggregates import Aggregate
-    from metrics.review_spec import ReviewSpec
-    from metrics.types import SampleScore
-
-NO_RISK = "none"
-FEW_SHOT_POOL = 20  # examples are drawn from the shortest windows of each kind
+# quote and select lived here first; importers still find them here
+__all__ = ["ContractReviewConfig", "ContractReviewTask", "build", "quote", "select"]
 
 
 @dataclass(frozen=True)
@@ -73,33 +65,11 @@ class ContractReviewConfig:
         return config
 
 
-def quote(sentence: str, max_chars: int) -> str:
-    """A verbatim prefix of `sentence` of at most `max_chars`, cut at a word boundary when possible."""
-    text = sentence.strip()
-    if len(text) <= max_chars:
-        return text
-    cut = text[:max_chars]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > 0 else cut).rstrip()
+class ContractReviewTask(CommentReviewTask[ContractReviewConfig, Playbook]):
+    review_prompt = PROMPT
 
-
-def select(dataset: datasets.Dataset, limit: int | None, seed: int = 0) -> datasets.Dataset:
-    """`limit` items picked by a seeded shuffle (kept in dataset order); all items when limit is None."""
-    if limit is None or limit >= len(dataset):
-        return dataset
-    if limit < 0:
-        raise ValueError(f"limit must be >= 0 or null, got {limit}")
-    indices = list(range(len(dataset)))
-    random.Random(seed).shuffle(indices)
-    return dataset.select(sorted(indices[:limit]))
-
-
-class ContractReviewTask:
     def __init__(self, config: ContractReviewConfig, playbook: Playbook | None = None):
-        self.config = config
-        self.name = config.name
-        self.root = Path(config.data_root) if config.data_root else default_data_root()
-        self._playbook = playbook
+        super().__init__(config, playbook)
         self._documents: dict[str, list[claudette.Document]] = {}  # per split: the files are read once
 
     # -- configuration ---------------------------------------------------------------------------
@@ -113,21 +83,6 @@ class ContractReviewTask:
     @cached_property
     def reference_text(self) -> str:
         return self.playbook.render_reference(self.config.max_rationales_per_category)
-
-    @cached_property
-    def _schema(self) -> dict[str, Any]:
-        return output_schema(self.playbook, self.config.max_comments, self.config.max_excerpt,
-                             self.config.max_rationale)
-
-    @cached_property
-    def spec(self) -> ReviewSpec:
-        return self.playbook.review_spec(self._schema)
-
-    def output_schema(self) -> dict[str, Any]:
-        return json.loads(json.dumps(self._schema))  # a copy: callers may not alter the task's schema
-
-    def prompt_template_hash(self) -> str:
-        return prompt.template_hash(self.reference_text, self._schema)
 
     # -- data --------------------------------------------------------------------------------------
     @cached_property
@@ -156,22 +111,6 @@ class ContractReviewTask:
             })
         return rows
 
-    def load(self, split: str | None = None) -> datasets.Dataset:
-        import datasets
-
-        labelled = [{"sentence": datasets.Value("int32"), "risk": datasets.Value("string"),
-                     "level": datasets.Value("int32")}]
-        features = datasets.Features({
-            "id": datasets.Value("string"), "doc": datasets.Value("string"), "start": datasets.Value("int32"),
-            "sentences": [datasets.Value("string")], "document": datasets.Value("string"),
-            "gold": labelled, "fair": labelled,
-            "reference": {"sentences": [datasets.Value("string")], "gold": labelled, "fair": labelled},
-        })
-        return datasets.Dataset.from_list(self.rows(split or self.config.split), features=features)
-
-    def select(self, dataset: datasets.Dataset, limit: int | None, seed: int = 0) -> datasets.Dataset:
-        return select(dataset, limit, seed)
-
     def data_fingerprint(self) -> str:
         """sha256 (short) of the fold lists and every document file the task reads."""
         digest = hashlib.sha256()
@@ -183,63 +122,12 @@ class ContractReviewTask:
             digest.update(require(relpath, self.root).read_bytes())
         return digest.hexdigest()[:16]
 
-    # -- prompting ---------------------------------------------------------------------------------
-    def messages(self, item: Mapping[str, Any], examples: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, str]]:
-        shots = [(ex["document"], self.render_gold(ex)) for ex in examples]
-        return prompt.build_messages(self.reference_text, self._schema, item["document"], shots)
+    # -- gold answers: the assessment stands for the CLAUDETTE level; the rationale is the playbook criterion ---
+    def _gold_assessment(self, gold: Mapping[str, Any]) -> str:
+        return self.playbook.assessment_for_level(gold["level"])
 
-    def few_shot_examples(self, k: int, seed: int = 0) -> list[dict[str, Any]]:
-        """k train-split items, from the shortest windows; at least one with a risk and one without when k>=2."""
-        if k <= 0:
-            return []
-        rows = sorted(self.rows("train"), key=lambda r: (len(r["document"]), r["id"]))
-        risky = [r for r in rows if r["gold"]][:FEW_SHOT_POOL]
-        clean = [r for r in rows if not r["gold"]][:FEW_SHOT_POOL]
-        rng = random.Random(seed)
-        chosen: list[dict[str, Any]] = []
-        if k >= 2 and risky and clean:
-            chosen = [rng.choice(risky), rng.choice(clean)]
-        rest = [r for r in risky + clean if r not in chosen]
-        chosen += rng.sample(rest, min(k - len(chosen), len(rest)))
-        rng.shuffle(chosen)
-        return chosen
-
-    # -- gold and scoring --------------------------------------------------------------------------
-    def reference(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        return {"sentences": list(item["sentences"]), "gold": [dict(g) for g in item["gold"]],
-                "fair": [dict(f) for f in item["fair"]]}
-
-    def render_sentence_flags(self, item: Mapping[str, Any], flags: Sequence[tuple[int, str, str]]) -> str:
-        """The JSON answer flagging whole sentences: (sentence index in the window, risk id, assessment id)."""
-        sentences = item["sentences"]
-        comments = []
-        for index, risk, assessment in flags[: self.config.max_comments]:
-            if not 0 <= index < len(sentences):
-                raise IndexError(f"item {item.get('id')}: sentence {index} is outside the window "
-                                 f"of {len(sentences)} sentences")
-            comments.append({
-                "text_excerpt": quote(sentences[index], self.config.max_excerpt),
-                "risk": risk,
-                "assessment": assessment,
-                "action": self.playbook.default_action(risk, assessment),
-                "rationale": quote(self.playbook.rationale(risk, assessment), self.config.max_rationale),
-            })
-        return json.dumps({"comments": comments}, ensure_ascii=False)
-
-    def render_gold(self, item: Mapping[str, Any]) -> str:
-        flags = [(g["sentence"], g["risk"], self.playbook.assessment_for_level(g["level"]))
-                 for g in sorted(item["gold"], key=lambda g: (g["sentence"], g["risk"]))]
-        return self.render_sentence_flags(item, flags)
-
-    def score(self, output_text: str, reference: Mapping[str, Any]) -> SampleScore:
-        from metrics import comment_review  # written in parallel; imported when scoring starts
-
-        return comment_review.score(output_text, reference, self.spec)
-
-    def aggregates(self) -> list[Aggregate]:
-        from metrics import comment_review
-
-        return comment_review.aggregates(self.spec)
+    def _rationale(self, risk: str, assessment: str) -> str:
+        return self.playbook.rationale(risk, assessment)
 
     # -- the TF-IDF baseline -----------------------------------------------------------------------
     def sentence_training_set(self) -> tuple[list[str], list[str]]:

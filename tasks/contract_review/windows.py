@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.comment_review.window import SentenceWindow
 from tasks.contract_review.claudette import FAIR, RISK_IDS, Document
 
 
@@ -19,21 +20,9 @@ class Labelled:
 
 
 @dataclass(frozen=True)
-class Window:
-    doc: str
-    start: int  # index of the first sentence in the document
-    sentences: tuple[str, ...]
+class Window(SentenceWindow):
     gold: tuple[Labelled, ...]  # potentially (2) or clearly (3) unfair: the risks to find
     fair: tuple[Labelled, ...]  # clearly fair (1): tagged but not a risk, kept so metrics can tell
-
-    @property
-    def id(self) -> str:
-        return f"{self.doc}:{self.start}"
-
-    @property
-    def text(self) -> str:
-        """The TargetDocument as the model sees it: one sentence per line, nothing added to quote by mistake."""
-        return "\n".join(self.sentences)
 
 
 def _window(doc: Document, start: int, stop: int) -> Window:

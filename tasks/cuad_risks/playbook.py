@@ -12,32 +12,15 @@ Standard library only: the reward path may load it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from metrics.review_spec import ReviewSpec
+from tasks.comment_review.playbook import ActionRule, Assessment, PlaybookError, ReviewPlaybook
+from tasks.comment_review.playbook import read_playbook_file, require_keys
 
 PACKAGED_PLAYBOOK = Path(__file__).with_name("playbook.json")
-
-
-class PlaybookError(ValueError):
-    """The playbook file, or the category selection, is malformed."""
-
-
-@dataclass(frozen=True)
-class Assessment:
-    id: str  # "review_required" | "high_risk"
-    level: int  # the gold level it stands for (2 or 3, the levels metrics/review_reference counts as risks)
-    description: str
-
-
-@dataclass(frozen=True)
-class ActionRule:
-    default: str
-    allowed: tuple[str, ...]  # always contains `default`
 
 
 @dataclass(frozen=True)
@@ -52,37 +35,10 @@ class Category:
 
 
 @dataclass(frozen=True)
-class Playbook:
-    name: str
-    version: str
-    purpose: str
-    assessments: Mapping[str, Assessment]
-    actions: Mapping[str, str]  # action id -> meaning
-    categories: tuple[Category, ...]
-    source: str = ""
+class Playbook(ReviewPlaybook[Category]):
+    """Assessments are severities ("review_required" | "high_risk"), each category rated once."""
+
     assessment_actions: Mapping[str, ActionRule] = field(default_factory=dict)  # level-wide allowed actions
-    _by_id: Mapping[str, Category] = field(default_factory=dict, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_id", {c.id: c for c in self.categories})
-
-    @property
-    def category_ids(self) -> tuple[str, ...]:
-        return tuple(c.id for c in self.categories)
-
-    @property
-    def assessment_ids(self) -> tuple[str, ...]:
-        return tuple(self.assessments)
-
-    @property
-    def action_ids(self) -> tuple[str, ...]:
-        return tuple(self.actions)
-
-    def category(self, risk: str) -> Category:
-        try:
-            return self._by_id[risk]
-        except KeyError:
-            raise KeyError(f"risk {risk!r} is not in playbook {self.name!r}: {list(self._by_id)}") from None
 
     def cuad_names(self) -> dict[str, str]:
         """CUAD category -> risk id, for the categories of this playbook."""
@@ -97,19 +53,8 @@ class Playbook:
     def levels(self) -> dict[str, int]:
         return {c.id: self.level(c.id) for c in self.categories}
 
-    def default_action(self, risk: str, assessment: str) -> str:
-        return self.category(risk).actions[assessment].default
-
     def rationale(self, risk: str) -> str:
         return self.category(risk).why
-
-    def allowed_actions(self) -> dict[tuple[str, str], frozenset[str]]:
-        return {(c.id, a): frozenset(rule.allowed) for c in self.categories for a, rule in c.actions.items()}
-
-    def review_spec(self, schema: Mapping[str, Any]) -> ReviewSpec:
-        return ReviewSpec(categories=self.category_ids,
-                          assessments={a.id: a.level for a in self.assessments.values()},
-                          allowed_actions=self.allowed_actions(), output_schema=schema)
 
     def select(self, risks: Sequence[str] | None) -> Playbook:
         """The playbook restricted to `risks` (in the given order); None keeps every category."""
@@ -133,28 +78,17 @@ class Playbook:
 
     def render_reference(self) -> str:
         """The Reference as the model and the judge read it."""
-        lines = [f"PLAYBOOK {self.name} (version {self.version})", self.purpose, "", "Assessments:"]
-        for a in self.assessments.values():
-            rule = self.assessment_actions.get(a.id)
-            allowed = f" Allowed actions: {', '.join(rule.allowed)}." if rule else ""
-            lines.append(f"- {a.id}: {a.description}{allowed}")
-        lines += ["", "Actions (use only these):"]
-        lines += [f"- {action}: {meaning}" for action, meaning in self.actions.items()]
-        lines += ["", "Risk categories:"]
-        for c in self.categories:
-            lines += ["", f"## {c.id} ({c.name})", f"assessment: {c.severity}"]
-            if c.description:
-                lines.append(f"What it is: {c.description}")
-            lines.append(f"Why it matters: {c.why}")
-            rule = c.actions[c.severity]
-            lines.append(f"actions: default {rule.default}; allowed {', '.join(rule.allowed)}")
-        return "\n".join(lines) + "\n"
+        return self._render(self._category_lines, self._allowed_note)
 
+    def _allowed_note(self, a: Assessment) -> str:
+        rule = self.assessment_actions.get(a.id)
+        return f" Allowed actions: {', '.join(rule.allowed)}." if rule else ""
 
-def _require(data: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
-    missing = [k for k in keys if k not in data]
-    if missing:
-        raise PlaybookError(f"{where}: missing keys {missing}")
+    @staticmethod
+    def _category_lines(c: Category) -> list[str]:
+        rule = c.actions[c.severity]
+        return [f"assessment: {c.severity}", *([f"What it is: {c.description}"] if c.description else []),
+                f"Why it matters: {c.why}", f"actions: default {rule.default}; allowed {', '.join(rule.allowed)}"]
 
 
 def _rules(data: Mapping[str, Any], assessments: Mapping[str, Assessment], actions: Mapping[str, str],
@@ -176,7 +110,7 @@ def _rules(data: Mapping[str, Any], assessments: Mapping[str, Assessment], actio
 
 
 def _parse(data: Mapping[str, Any], where: str) -> Playbook:
-    _require(data, ("name", "version", "assessments", "actions", "allowed_actions", "categories"), where)
+    require_keys(data, ("name", "version", "assessments", "actions", "allowed_actions", "categories"), where)
     assessments = {aid: Assessment(aid, int(a["level"]), a.get("description", ""))
                    for aid, a in data["assessments"].items()}
     bad_levels = {aid: a.level for aid, a in assessments.items() if a.level not in (2, 3)}
@@ -187,7 +121,7 @@ def _parse(data: Mapping[str, Any], where: str) -> Playbook:
     categories = []
     for i, c in enumerate(data["categories"]):
         cwhere = f"{where}: categories[{i}]"
-        _require(c, ("id", "cuad", "name", "severity", "why"), cwhere)
+        require_keys(c, ("id", "cuad", "name", "severity", "why"), cwhere)
         if c["severity"] not in assessments:
             raise PlaybookError(f"{cwhere} ({c['id']}): severity {c['severity']!r} is not in {list(assessments)}")
         rules = dict(level_rules)
@@ -209,14 +143,7 @@ def _parse(data: Mapping[str, Any], where: str) -> Playbook:
 
 def load_playbook(path: Path | str | None = None) -> Playbook:
     """The playbook at `path` (default: the packaged playbook.json), without CUAD's descriptions."""
-    source = Path(path) if path is not None else PACKAGED_PLAYBOOK
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlaybookError(f"playbook file {source} does not exist; set task.playbook to a playbook JSON "
-                            "or null for the packaged one") from None
-    except json.JSONDecodeError as exc:
-        raise PlaybookError(f"playbook file {source} is not valid JSON: {exc}") from None
+    data, source = read_playbook_file(path, PACKAGED_PLAYBOOK)
     if not isinstance(data, Mapping):
         raise PlaybookError(f"playbook file {source} must hold a JSON object")
     return _parse(data, str(source))

@@ -13,34 +13,23 @@ import hashlib
 import json
 import logging
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tasks.contract_review.schema import output_schema
-from tasks.contract_review.task import quote
-from tasks.contract_review.task import select as seeded_select
-from tasks.cuad_risks import cuad, prompt
+from tasks.comment_review.task import NO_RISK, CommentReviewTask
+from tasks.cuad_risks import cuad
 from tasks.cuad_risks.gold import LocationReport, locate_contract
 from tasks.cuad_risks.playbook import Playbook, load_playbook
+from tasks.cuad_risks.prompt import PROMPT
 from tasks.cuad_risks.segment import SegmentParams, segment
 from tasks.cuad_risks.windows import SPLITS, Contract, Window, hash_rank, split_of, windows
-from tasks.data_root import data_root as default_data_root
 from tasks.data_root import require
-
-if TYPE_CHECKING:  # heavy imports stay out of module import time
-    import datasets
-
-    from metrics.aggregates import Aggregate
-    from metrics.review_spec import ReviewSpec
-    from metrics.types import SampleScore
 
 log = logging.getLogger(__name__)
 
-NO_RISK = "none"
-FEW_SHOT_POOL = 20  # examples are drawn from the shortest windows of each kind
 DEFAULT_CATEGORIES = (
     "uncapped_liability", "cap_on_liability", "non_compete", "exclusivity", "change_of_control", "anti_assignment",
     "termination_for_convenience", "most_favored_nation", "audit_rights", "ip_ownership_assignment",
@@ -101,12 +90,11 @@ class CuadRisksConfig:
         return config
 
 
-class CuadRisksTask:
+class CuadRisksTask(CommentReviewTask[CuadRisksConfig, Playbook]):
+    review_prompt = PROMPT
+
     def __init__(self, config: CuadRisksConfig, playbook: Playbook | None = None):
-        self.config = config
-        self.name = config.name
-        self.root = Path(config.data_root) if config.data_root else default_data_root()
-        self._playbook = playbook
+        super().__init__(config, playbook)
         self._contracts: dict[str, list[Contract]] = {}  # per split: parsed once
         self._reports: dict[str, LocationReport] = {}
 
@@ -121,22 +109,6 @@ class CuadRisksTask:
     @cached_property
     def reference_text(self) -> str:
         return self.playbook.render_reference()
-
-    @cached_property
-    def _schema(self) -> dict[str, Any]:
-        # contract_review's schema reads only category_ids / assessment_ids / action_ids: the same comment schema
-        return output_schema(self.playbook, self.config.max_comments, self.config.max_excerpt,  # type: ignore[arg-type]
-                             self.config.max_rationale)
-
-    @cached_property
-    def spec(self) -> ReviewSpec:
-        return self.playbook.review_spec(self._schema)
-
-    def output_schema(self) -> dict[str, Any]:
-        return json.loads(json.dumps(self._schema))  # a copy: callers may not alter the task's schema
-
-    def prompt_template_hash(self) -> str:
-        return prompt.template_hash(self.reference_text, self._schema)
 
     # -- data --------------------------------------------------------------------------------------
     @cached_property
@@ -202,22 +174,6 @@ class CuadRisksTask:
         levels = self.playbook.levels()
         return [w.to_row(levels) for w in self.windows(split)]
 
-    def load(self, split: str | None = None) -> datasets.Dataset:
-        import datasets
-
-        labelled = [{"sentence": datasets.Value("int32"), "risk": datasets.Value("string"),
-                     "level": datasets.Value("int32")}]
-        features = datasets.Features({
-            "id": datasets.Value("string"), "doc": datasets.Value("string"), "start": datasets.Value("int32"),
-            "sentences": [datasets.Value("string")], "document": datasets.Value("string"),
-            "gold": labelled, "fair": labelled,
-            "reference": {"sentences": [datasets.Value("string")], "gold": labelled, "fair": labelled},
-        })
-        return datasets.Dataset.from_list(self.rows(split or self.config.split), features=features)
-
-    def select(self, dataset: datasets.Dataset, limit: int | None, seed: int = 0) -> datasets.Dataset:
-        return seeded_select(dataset, limit, seed)
-
     def data_fingerprint(self) -> str:
         """sha256 (short) of the CUAD files the task reads and the settings that shape its items."""
         digest = hashlib.sha256()
@@ -230,62 +186,15 @@ class CuadRisksTask:
         digest.update(json.dumps(shaping, sort_keys=True, default=list).encode())
         return digest.hexdigest()[:16]
 
-    # -- prompting ---------------------------------------------------------------------------------
-    def messages(self, item: Mapping[str, Any], examples: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, str]]:
-        shots = [(ex["document"], self.render_gold(ex)) for ex in examples]
-        return prompt.build_messages(self.reference_text, self._schema, item["document"], shots)
-
-    def few_shot_examples(self, k: int, seed: int = 0) -> list[dict[str, Any]]:
-        """k train-split items, from the shortest windows; at least one with a risk and one without when k>=2."""
-        if k <= 0:
-            return []
-        rows = sorted(self.rows("train"), key=lambda r: (len(r["document"]), r["id"]))
-        risky = [r for r in rows if r["gold"]][:FEW_SHOT_POOL]
-        clean = [r for r in rows if not r["gold"]][:FEW_SHOT_POOL]
-        rng = random.Random(seed)
-        chosen: list[dict[str, Any]] = []
-        if k >= 2 and risky and clean:
-            chosen = [rng.choice(risky), rng.choice(clean)]
-        rest = [r for r in risky + clean if r not in chosen]
-        chosen += rng.sample(rest, min(k - len(chosen), len(rest)))
-        rng.shuffle(chosen)
-        return chosen
-
-    # -- gold and scoring --------------------------------------------------------------------------
+    # -- gold answers: the assessment is the category severity; the rationale is its "why" ---------------------
     def reference(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {"sentences": list(item["sentences"]), "gold": [dict(g) for g in item["gold"]], "fair": []}
 
-    def render_sentence_flags(self, item: Mapping[str, Any], flags: Sequence[tuple[int, str, str]]) -> str:
-        """The JSON answer flagging whole sentences: (sentence index in the window, risk id, assessment id)."""
-        sentences = item["sentences"]
-        comments = []
-        for index, risk, assessment in flags[: self.config.max_comments]:
-            if not 0 <= index < len(sentences):
-                raise IndexError(f"item {item.get('id')}: sentence {index} is outside the window "
-                                 f"of {len(sentences)} sentences")
-            comments.append({
-                "text_excerpt": quote(sentences[index], self.config.max_excerpt),
-                "risk": risk,
-                "assessment": assessment,
-                "action": self.playbook.default_action(risk, assessment),
-                "rationale": quote(self.playbook.rationale(risk), self.config.max_rationale),
-            })
-        return json.dumps({"comments": comments}, ensure_ascii=False)
+    def _gold_assessment(self, gold: Mapping[str, Any]) -> str:
+        return self.playbook.severity(gold["risk"])
 
-    def render_gold(self, item: Mapping[str, Any]) -> str:
-        flags = [(g["sentence"], g["risk"], self.playbook.severity(g["risk"]))
-                 for g in sorted(item["gold"], key=lambda g: (g["sentence"], g["risk"]))]
-        return self.render_sentence_flags(item, flags)
-
-    def score(self, output_text: str, reference: Mapping[str, Any]) -> SampleScore:
-        from metrics import comment_review
-
-        return comment_review.score(output_text, reference, self.spec)
-
-    def aggregates(self) -> list[Aggregate]:
-        from metrics import comment_review
-
-        return comment_review.aggregates(self.spec)
+    def _rationale(self, risk: str, assessment: str) -> str:
+        return self.playbook.rationale(risk)
 
     # -- the TF-IDF baseline -----------------------------------------------------------------------
     def sentence_training_set(self) -> tuple[list[str], list[str]]:

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.comment_review.window import SentenceWindow
+
 SPLITS = ("train", "test")
 
 
@@ -23,20 +25,8 @@ class Contract:
 
 
 @dataclass(frozen=True)
-class Window:
-    doc: str
-    start: int  # index of the first unit in the contract
-    sentences: tuple[str, ...]
+class Window(SentenceWindow):  # the sentences are the contract's units (segment.py)
     gold: tuple[tuple[int, str], ...]  # (index within the window, risk id), sorted
-
-    @property
-    def id(self) -> str:
-        return f"{self.doc}:{self.start}"
-
-    @property
-    def text(self) -> str:
-        """The TargetDocument as the model sees it: one unit per line."""
-        return "\n".join(self.sentences)
 
     def to_row(self, levels: Mapping[str, int]) -> dict[str, Any]:
         """The dataset row; `levels` gives each risk's gold level (the playbook's severity)."""

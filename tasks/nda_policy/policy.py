@@ -7,12 +7,12 @@ is the dataset's hypothesis (CC BY 4.0), read from the data file at run time and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from metrics.json_file import read_json_file
 from metrics.policy_nli import LABELS
 
 PACKAGED_POLICY = Path(__file__).with_name("policy.json")
@@ -124,11 +124,6 @@ def parse_policy(data: Any, where: str) -> Policy:
 def load_policy(path: Path | str | None = None) -> Policy:
     """The policy at `path` (default: the packaged policy.json), without rule wording (see with_statements)."""
     source = Path(path) if path is not None else PACKAGED_POLICY
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PolicyError(f"policy file {source} does not exist; set task.policy to a policy JSON "
-                          "or null for the packaged one") from None
-    except json.JSONDecodeError as exc:
-        raise PolicyError(f"policy file {source} is not valid JSON: {exc}") from None
+    data = read_json_file(source, "policy file", "set task.policy to a policy JSON or null for the packaged one",
+                          PolicyError)
     return parse_policy(data, str(source))

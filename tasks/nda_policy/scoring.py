@@ -20,11 +20,11 @@ from typing import Any
 from metrics import aggregates as agg
 from metrics import policy_nli
 from metrics.aggregates import Aggregate
+from metrics.checked_output import cached_validator, check_output
 from metrics.errors import ClassifiedError, ErrorKind
 from metrics.evidence import RuleEvidence, evidence_aggregates, evidence_values
 from metrics.grounding import Document, Grounding, ground
-from metrics.json_schema import SchemaValidator
-from metrics.parsing import ParseResult, parse_json_output
+from metrics.parsing import ParseResult
 from metrics.registry import Metric, MetricRegistry
 from metrics.types import SampleScore
 from tasks.nda_policy.reference import PolicyReference, PolicyReferenceError, parse_reference
@@ -163,39 +163,13 @@ DEFAULT_METRICS: tuple[str, ...] = POLICY_METRICS.names()
 
 # --- composition -----------------------------------------------------------------------------------------
 
-_VALIDATORS: dict[int, tuple[Any, SchemaValidator]] = {}
-
-
-def _validator(schema: Any) -> SchemaValidator:
-    """Compile a spec's schema once (keyed by identity, checked against the object kept alive here)."""
-    cached = _VALIDATORS.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return cached[1]
-    if len(_VALIDATORS) >= 16:
-        _VALIDATORS.clear()
-    validator = SchemaValidator(schema)
-    _VALIDATORS[id(schema)] = (schema, validator)
-    return validator
-
-
 def build_context(output_text: str, reference: Any,
                   spec: PolicyReviewSpec) -> tuple[PolicyContext, list[ClassifiedError]]:
     """Parse, validate and ground once. Raises PolicyReferenceError on a malformed reference."""
     ref = parse_reference(reference, spec)
-    errors: list[ClassifiedError] = []
-    parsed = parse_json_output(output_text)
-    schema_errors: tuple[str, ...] = ()
-    if parsed.error is not None:
-        errors.append(parsed.error)
-    else:
-        schema_errors = tuple(_validator(spec.output_schema).validate(parsed.value))
-        if schema_errors:
-            more = len(schema_errors) - MAX_SCHEMA_MESSAGES
-            message = "; ".join(schema_errors[:MAX_SCHEMA_MESSAGES]) + (f" (+{more} more)" if more > 0 else "")
-            errors.append(ClassifiedError(ErrorKind.SCHEMA, message, stage="schema"))
-    valid = parsed.ok and not schema_errors
-    answers = read_answers(parsed.value, ref, spec) if valid else {}
-    return PolicyContext(output_text, spec, ref, parsed, schema_errors, answers), errors
+    checked = check_output(output_text, cached_validator(spec.output_schema), MAX_SCHEMA_MESSAGES)
+    answers = read_answers(checked.parsed.value, ref, spec) if checked.valid else {}
+    return PolicyContext(output_text, spec, ref, checked.parsed, checked.schema_errors, answers), checked.errors
 
 
 def _details(ctx: PolicyContext) -> dict[str, Any]:

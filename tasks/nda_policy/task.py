@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from metrics.policy_nli import majority_labels
-from tasks.contract_review.task import quote, select
+from tasks.comment_review.task import quote
 from tasks.data_root import data_root as default_data_root
 from tasks.nda_policy import contract_nli, prompt, scoring
 from tasks.nda_policy.gold import segment_gold, truncation_report
@@ -27,6 +27,7 @@ from tasks.nda_policy.policy import Policy, load_policy
 from tasks.nda_policy.schema import output_schema
 from tasks.nda_policy.spec import PolicyReviewSpec
 from tasks.nda_policy.truncation import STRATEGIES, segments
+from tasks.selection import select
 
 if TYPE_CHECKING:
     import datasets

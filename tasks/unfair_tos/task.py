@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from tasks.data_root import data_root as default_data_root
 from tasks.data_root import require
+from tasks.selection import select
 from tasks.unfair_tos import data, prompt
 from tasks.unfair_tos.classes import LABELS, OTHER, UNFAIR_LABELS
 
@@ -59,17 +60,6 @@ class UnfairTosConfig:
             raise ValueError(f"conf/task/unfair_tos.yaml: majority_label {config.majority_label!r} is not one of "
                              f"{list(LABELS)}")
         return config
-
-
-def select(dataset: datasets.Dataset, limit: int | None, seed: int = 0) -> datasets.Dataset:
-    """`limit` items by a seeded shuffle, kept in dataset order; all when limit is None (as contract_review)."""
-    if limit is None or limit >= len(dataset):
-        return dataset
-    if limit < 0:
-        raise ValueError(f"limit must be >= 0 or null, got {limit}")
-    indices = list(range(len(dataset)))
-    random.Random(seed).shuffle(indices)
-    return dataset.select(sorted(indices[:limit]))
 
 
 class UnfairTosTask:
