@@ -34,6 +34,7 @@ from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
 from evals.records import SampleRecord
 from evals.sample_scores import sample_scores
+from evals.statistics import percentile_interval
 from metrics.aggregates import Aggregate
 
 POOLED = "pooled"
@@ -157,15 +158,6 @@ def _replicates(name: str, reward: np.ndarray, production: np.ndarray, reward_pa
     return _auroc_reps(reward, production_pass, weights)
 
 
-def _interval(replicates: np.ndarray, confidence: float) -> tuple[float, float]:
-    finite = replicates[~np.isnan(replicates)]
-    if finite.size == 0:
-        return math.nan, math.nan
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(finite, [tail, 1 - tail])
-    return float(low), float(high)
-
-
 def bootstrap_weights(clusters: Sequence[str], resamples: int, seed: int) -> np.ndarray:
     """(resamples, samples) integer weights of a cluster bootstrap: as many clusters as there are
     drawn with replacement, and each sample weighs its cluster's count."""
@@ -204,7 +196,7 @@ def agreement_stats(
         value = _point(name, r, p, r_pass, p_pass)
         low = high = math.nan
         if weights is not None and not math.isnan(value):
-            low, high = _interval(_replicates(name, r, p, r_pass, p_pass, weights), confidence)
+            low, high = percentile_interval(_replicates(name, r, p, r_pass, p_pass, weights), confidence)
         out[name] = {"value": value, "ci_low": low, "ci_high": high}
     out["reward_threshold"] = float(reward_threshold)
     out["production_threshold"] = float(production_threshold)

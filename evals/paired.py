@@ -37,6 +37,7 @@ from scipy import stats
 
 from evals.json_safe import json_safe
 from evals.records import SampleRecord
+from evals.statistics import percentile_interval
 from evals.sample_scores import sample_scores
 from evals.statistics import _column, _statistic
 from metrics.aggregates import Aggregate, AggregateKind
@@ -160,15 +161,6 @@ class PairedResult:
                 "ties": self.ties, "losses": self.losses, "higher_is_better": self.higher_is_better}
 
 
-def _percentile_ci(replicates: np.ndarray, confidence: float) -> tuple[float, float]:
-    replicates = replicates[~np.isnan(replicates)]
-    if replicates.size == 0:
-        return math.nan, math.nan
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(replicates, [tail, 1 - tail])
-    return float(low), float(high)
-
-
 def _win_tie_loss(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> tuple[int, int, int]:
     defined = ~np.isnan(a) & ~np.isnan(b)
     better = (a > b) if higher_is_better else (a < b)
@@ -223,7 +215,7 @@ def paired_metric(
     value_b = float(_statistic(aggregate.kind, cols_b, full)[0])
     index = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
     diffs = _statistic(aggregate.kind, cols_a, index) - _statistic(aggregate.kind, cols_b, index)
-    low, high = _percentile_ci(diffs, confidence)
+    low, high = percentile_interval(diffs, confidence)
     wins, ties, losses = _win_tie_loss(score_a, score_b, aggregate.higher_is_better)
     return PairedResult(
         metric=aggregate.name, n_pairs=n, a_value=value_a, b_value=value_b, diff=value_a - value_b,

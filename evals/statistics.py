@@ -106,7 +106,8 @@ def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _interval(boot: np.ndarray, confidence: float) -> tuple[float, float]:
+def percentile_interval(boot: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The percentile interval of bootstrap replicates, ignoring undefined (NaN) ones; NaN when none is defined."""
     boot = boot[~np.isnan(boot)]
     if boot.size == 0:
         return math.nan, math.nan
@@ -169,6 +170,6 @@ def estimate_all(
         for i, (lo, hi) in zip(members, spans, strict=True):
             a = aggregates[i]
             value = float(_from_sums(a.kind, [full[:, j] for j in range(lo, hi)], n)[0])
-            low, high = _interval(_from_sums(a.kind, [boot[:, j] for j in range(lo, hi)], n), confidence)
+            low, high = percentile_interval(_from_sums(a.kind, [boot[:, j] for j in range(lo, hi)], n), confidence)
             results[i] = Estimate(a.name, value, low, high, n, a.higher_is_better)
     return [r for r in results if r is not None]
