@@ -47,7 +47,8 @@ def _format(ctx: ReviewContext) -> dict[str, float]:
 
 def _grounding(ctx: ReviewContext) -> dict[str, float]:
     grounded = sum(1 for c in ctx.comments if c.grounding.grounded)
-    return {"grounded_excerpts": float(grounded), "total_excerpts": float(len(ctx.comments))}
+    return {"grounded_excerpts": float(grounded), "total_excerpts": float(len(ctx.comments)),
+            "ungrounded_excerpts": float(len(ctx.comments) - grounded)}  # a count a reward can charge for
 
 
 def _risk(ctx: ReviewContext) -> dict[str, float]:
@@ -70,11 +71,15 @@ def _risk_aggregates(spec: ReviewSpec) -> list[Aggregate]:
 
 
 def _assessment(ctx: ReviewContext) -> dict[str, float]:
-    return assessment_values(ctx.comments, ctx.reference.gold, ctx.spec.assessments)
+    values = assessment_values(ctx.comments, ctx.reference.gold, ctx.spec.assessments)
+    values["assessment_wrong"] = values["assessment_matched"] - values["assessment_correct"]  # chargeable count
+    return values
 
 
 def _actions(ctx: ReviewContext) -> dict[str, float]:
-    return action_values(ctx.comments, ctx.spec.allowed_actions)
+    values = action_values(ctx.comments, ctx.spec.allowed_actions)
+    values["action_noncompliant"] = values["action_total"] - values["action_compliant"]  # chargeable count
+    return values
 
 
 def _length(ctx: ReviewContext) -> dict[str, float]:
