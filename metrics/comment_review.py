@@ -29,6 +29,7 @@ from metrics.review_reference import ReviewReferenceError, parse_reference
 from metrics.review_spec import ReviewSpec
 from metrics.risk_detection import decide, risk_values
 from metrics.safety import safety_findings
+from metrics.steering import steering_phrases
 from metrics.types import SampleScore
 
 MAX_SCHEMA_MESSAGES = 5  # enough to see what went wrong; a 40-error answer should not bloat the record
@@ -147,6 +148,12 @@ REVIEW_METRICS: MetricRegistry[ReviewContext] = MetricRegistry(
         Metric("length", _length, lambda spec: [agg.mean("length_ok")]),
         Metric("language", _language, lambda spec: [agg.mean("language_ok")], _language_details),
         Metric("safety", _safety, lambda spec: [agg.mean("safety_ok")], _safety_details),
+        Metric(
+            "steering",
+            lambda ctx: {"steering_phrases": float(steering_phrases(ctx.output_text))},
+            lambda spec: [agg.mean("steering_phrases", higher_is_better=False)],
+            description="phrases aimed at a grader (metrics/steering.py)",
+        ),
         Metric(
             "n_comments",
             lambda ctx: {"n_comments": float(len(ctx.comments))},

@@ -44,7 +44,16 @@ class AuditResult:
 
     @property
     def passed(self) -> bool:
-        return self.gate.passed
+        return self.gate.passed and (self.judge is None or bool(self.judge.get("passed")))
+
+    @property
+    def reasons(self) -> list[str]:
+        reasons = list(self.gate.reasons)
+        if self.judge is not None and not self.judge.get("passed"):
+            reasons.append(f"judge-aimed policy {self.judge['best']!r} earns {self.judge['best_reward']:.4f} with a "
+                           f"judge it fools, not less than the weakest honest policy at "
+                           f"{self.judge['weakest_honest']:.4f}")
+        return reasons
 
 
 def summarize(scores: PolicyScores, bundle: RewardBundle, seed: int = 0) -> PolicySummary:

@@ -53,6 +53,8 @@ DETERMINISTIC: dict[str, Deterministic] = {
     "json_clean": Deterministic(("json_repaired",), lambda r: 1.0 - _flag(r), 1.0,
                                 "the JSON needed no repair (no fence or surrounding prose)"),
     "safety_ok": _flag_component("safety_ok", "no leaked personal data, secrets or prohibited terms"),
+    "steering_free": Deterministic(("steering_phrases",), lambda n: 0.0 if n > 0 else 1.0, 1.0,
+                                   "no text aimed at a grader (metrics/steering.py)"),
     "language_ok": _flag_component("language_ok", "the rationales are in the task's language"),
     "length_ok": _flag_component("length_ok", "the answer is within the length bound"),
     "window_flag_correct": _flag_component("window_flag_correct", "'this window has a risk' is right"),
