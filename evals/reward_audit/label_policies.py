@@ -38,7 +38,6 @@ QUALITIES: tuple[Quality, ...] = (
     Quality("keep75_fa3", 0.75, 0.03, 0.1),
     Quality("keep50_fa6", 0.5, 0.06, 0.15),
     Quality("keep30_fa10", 0.3, 0.10, 0.2),
-    Quality("keep10_fa15", 0.1, 0.15, 0.3),
 )
 
 
