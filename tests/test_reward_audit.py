@@ -160,3 +160,31 @@ def test_cli_shipped_reward_passes_and_format_only_fails_naming_the_policy(tmp_p
 def test_cli_bad_input_exits_2(tmp_path, data_root, args, message):
     result = _audit(tmp_path, data_root, *args)
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+# --- one audit per task: each shipped reward passes on a seeded sample -------------------------------
+
+AUDITED = {  # task -> (reward, items audited, task config overrides); contract_review: the CLI test above
+    "cuad_risks": ("cuad_risks_deterministic", 80, {"baseline_negatives": 3000}),  # a quicker TF-IDF fit
+    "nda_policy": ("nda_policy_deterministic", 40, {}),
+    "unfair_tos": ("unfair_tos_deterministic", 800, {}),
+}
+
+
+@pytest.mark.parametrize("task_name", [*AUDITED, "config"])
+def test_every_shipped_reward_passes_its_audit(task_name, data_root, tmp_path):
+    if task_name == "config":
+        from tests._task_matrix import write_config_task
+
+        cfg, reward, limit = {"name": "config", "kind": "config",
+                              "spec": str(write_config_task(data_root, tmp_path))}, "config_deterministic", None
+    else:
+        reward, limit, overrides = AUDITED[task_name]
+        cfg = {**yaml.safe_load((REPO_ROOT / f"conf/task/{task_name}.yaml").read_text()), **overrides}
+    task, bundle, items = runner.build_audit(cfg, load_reward_config(reward), limit=limit, data_root=data_root)
+    result = runner.audit(task, bundle, items)
+    assert result.passed, result.reasons
+    kinds = {p.kind for p in result.policies}
+    assert {HONEST, DEGENERATE} <= kinds
+    best_degenerate = max(p.reward for p in result.policies if p.kind == DEGENERATE)
+    assert best_degenerate < next(p.reward for p in result.policies if p.name == "gold") == pytest.approx(1.0)
