@@ -188,3 +188,22 @@ def test_every_shipped_reward_passes_its_audit(task_name, data_root, tmp_path):
     assert {HONEST, DEGENERATE} <= kinds
     best_degenerate = max(p.reward for p in result.policies if p.kind == DEGENERATE)
     assert best_degenerate < next(p.reward for p in result.policies if p.name == "gold") == pytest.approx(1.0)
+
+
+def test_recorded_answers_of_a_run_folder_are_audited_as_a_policy(tmp_path, review):
+    from evals.records import SampleRecord
+    from evals.reward_audit.cli import recorded_answers
+    from evals.reward_audit.policies import RUN
+
+    task, items = review
+    run = tmp_path / "run" / "contract_review"
+    (run / "records").mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps({"meta": {"task": "contract_review"}, "candidates": {"m": {}}}))
+    records = [SampleRecord("m", "candidate", str(item["id"]), task.render_gold(item)) for item in items[:3]]
+    (run / "records" / "m.jsonl").write_text("".join(r.to_json() + "\n" for r in records))
+    answers = recorded_answers([str(run)], "none")
+    assert list(answers) == ["run:contract_review:m"] and len(answers["run:contract_review:m"]) == 3
+    bundle = runner.audit_bundle(task, load_reward_config("contract_review_deterministic"))
+    result = runner.audit(task, bundle, items, policies=[], runs=answers)
+    (summary,) = result.policies
+    assert (summary.kind, summary.n, summary.reward) == (RUN, 3, pytest.approx(1.0))  # gold answers, recorded
