@@ -165,7 +165,7 @@ def test_cli_bad_input_exits_2(tmp_path, data_root, args, message):
 # --- one audit per task: each shipped reward passes on a seeded sample -------------------------------
 
 AUDITED = {  # task -> (reward, items audited, task config overrides); contract_review: the CLI test above
-    "cuad_risks": ("cuad_risks_deterministic", 80, {"baseline_negatives": 3000}),  # a quicker TF-IDF fit
+    "cuad_risks": ("cuad_risks_deterministic", 80, {}),  # without its baseline: below
     "nda_policy": ("nda_policy_deterministic", 40, {}),
     "unfair_tos": ("unfair_tos_deterministic", 800, {}),
 }
@@ -182,7 +182,12 @@ def test_every_shipped_reward_passes_its_audit(task_name, data_root, tmp_path):
         reward, limit, overrides = AUDITED[task_name]
         cfg = {**yaml.safe_load((REPO_ROOT / f"conf/task/{task_name}.yaml").read_text()), **overrides}
     task, bundle, items = runner.build_audit(cfg, load_reward_config(reward), limit=limit, data_root=data_root)
-    result = runner.audit(task, bundle, items)
+    policies = None
+    if task_name == "cuad_risks":  # its TF-IDF baseline trains on ~107k sentences (minutes); the docs audit has it
+        from evals.reward_audit.policies import family_for
+
+        policies = [p for p in family_for(bundle.scorer).build(task, items) if p.kind != BASELINE]
+    result = runner.audit(task, bundle, items, policies=policies)
     assert result.passed, result.reasons
     kinds = {p.kind for p in result.policies}
     assert {HONEST, DEGENERATE} <= kinds
