@@ -30,7 +30,7 @@ from evals.export_rft import export
 from evals.providers.base import Generation, GenerationRequest
 from evals.runner import RunSettings, score_outcome
 from metrics.reward.bundle import RewardBundle
-from metrics.reward.runtimes import RUNTIMES, Answer, Scored, lambda_event, scored_from_lambda
+from metrics.reward.runtimes import RUNTIMES, Answer, Scored, scored_from_lambda
 
 ITEMS = 8  # items per task; each gets the answers below, plus the recorded SmolLM2 answers
 MIN_ANSWERS = 50
@@ -47,6 +47,7 @@ class Prepared:
     answers: list[Answer]  # references as the nova export wrote them
     by_format: dict[str, dict[str, Any]]  # format -> item id -> the reference as that export wrote it
     kinds: dict[str, str]  # answer id -> gold | other_gold | baseline | smollm2 | degenerate:<what>
+    nova: dict[str, dict[str, Any]]  # item id -> its record in the nova export (messages, reference_answer)
     expected: list[Scored]  # the evaluation run path (evals.runner.score_outcome with the reward configured)
 
 
@@ -194,7 +195,7 @@ def prepare(data_root, config_spec, tmp_path_factory):
                 kinds[answer_id] = kind
                 expected.append(_run_path(task, by_id[item_id], text, bundle))
             by_format = {"trl": exported["trl"], "verl": exported["verl"]}
-            _prepared[name] = Prepared(task, bundle, code, answers, by_format, kinds, expected)
+            _prepared[name] = Prepared(task, bundle, code, answers, by_format, kinds, records, expected)
         return _prepared[name]
 
     return get
@@ -206,9 +207,24 @@ def _in_format(prepared: Prepared, fmt: str) -> list[Answer]:
     return [Answer(a.id, a.output, refs[a.id.rsplit("#", 1)[0]]) for a in prepared.answers]
 
 
+def _nova_event(prepared: Prepared) -> list[dict[str, Any]]:
+    """The nova export's records with each answer as the rollout (the last assistant message); every other
+    sample carries its reference under `metadata`, as Bedrock and HyperPod send it."""
+    event = []
+    for n, a in enumerate(prepared.answers):
+        record = prepared.nova[a.id.rsplit("#", 1)[0]]
+        sample = {"id": a.id, "messages": [*record["messages"], {"role": "assistant", "content": a.output}]}
+        if n % 2:
+            sample["metadata"] = {"reference_answer": record["reference_answer"]}
+        else:
+            sample["reference_answer"] = record["reference_answer"]
+        event.append(sample)
+    return event
+
+
 def _lambda_in_boto3_venv(prepared: Prepared, python: Path, folder: Path) -> list[Scored]:
     """The zip's handler in the boto3-only venv, on events built from the nova export's records."""
-    event = lambda_event(prepared.answers)
+    event = _nova_event(prepared)
     event_path = folder / "event.json"
     event_path.write_text(json.dumps(event), encoding="utf-8")
     script = ("import json, sys\n"
