@@ -17,8 +17,9 @@ from typing import Any
 
 from metrics.reward.bundle import RewardBundle, spec_to_dict
 from metrics.reward.config import RewardConfig, RewardConfigError
+from evals.conf_dir import conf_dir
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = conf_dir()
 DEFAULT_REWARD = "contract_review_deterministic"
 LAMBDA_TIMEOUT_S = 900
 

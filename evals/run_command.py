@@ -36,9 +36,10 @@ from evals.user_errors import exit_on_user_error
 from metrics.reward.config import RewardConfig
 from metrics.reward.judge import JudgeClient
 from tasks.registry import build_task
+from evals.conf_dir import conf_dir
 
 log = logging.getLogger(__name__)
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+CONF_DIR = str(conf_dir())
 
 
 def _candidate_tags(result: CandidateResult, task: Any, meta: Mapping[str, str]) -> dict[str, str]:

@@ -104,9 +104,9 @@ def score_outcome(task: Task, item: Item, outcome: CallOutcome, name: str, role:
     record.latency_ms = generation.latency_ms
     try:
         score = task.score(generation.text, task.reference(item))
-    except Exception as exc:  # a scorer bug must not sink the batch; it is recorded and counted
+    except Exception as exc:  # a scorer bug must not sink the batch; it is recorded as ours and counted apart
         log.exception("scoring failed for %s / %s", name, item["id"])
-        record.errors.append(ClassifiedError(ErrorKind.INPUT, f"scoring failed: {exc!r}", "score").to_dict())
+        record.errors.append(ClassifiedError(ErrorKind.INTERNAL, f"the scorer raised {exc!r}", "score").to_dict())
         return record
     record.values = dict(score.values)
     record.errors.extend(e.to_dict() for e in score.errors)

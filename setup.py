@@ -1,0 +1,10 @@
+"""Packaging beyond what pyproject.toml can say: the top-level conf/ folder (the Hydra configs, whose place is
+fixed by the project layout) is installed as the package `rft_evals_conf`, so a non-editable install finds its
+own configs (evals/conf_dir.py). Everything else about the project is in pyproject.toml."""
+
+from setuptools import find_packages, setup
+
+setup(
+    packages=find_packages(include=["evals*", "tasks*", "metrics*"]) + ["rft_evals_conf"],
+    package_dir={"rft_evals_conf": "conf"},
+)
