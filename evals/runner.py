@@ -15,6 +15,7 @@ from evals.engine import CallOutcome, Engine, EngineSettings
 from evals.providers.base import GenerationRequest
 from evals.providers.registry import ProviderContext, build_provider
 from evals.progress import ProgressBar
+from evals.json_safe import json_safe
 from evals.records import RecordWriter, SampleRecord, compact_values, completed_records, error_counts
 from evals.statistics import Estimate, estimate_all
 from evals.usage import UsageStats
@@ -320,6 +321,12 @@ def key_metric_names(entry: Mapping[str, Any]) -> list[str]:
     return [name for name in entry["metrics"] if "/" not in name]
 
 
-def write_summary(path: Path, results: Sequence[CandidateResult], meta: Mapping[str, Any]) -> None:
+def write_summary(path: Path, results: Sequence[CandidateResult], meta: Mapping[str, Any],
+                  data: Mapping[str, Any] | None = None) -> None:
+    """summary.json, strict JSON: an undefined figure (NaN, e.g. F1 with no positives) is written as null.
+    `data`: what loading the task reported (e.g. a config task's skipped rows per split)."""
     summary = {"meta": dict(meta), "candidates": {r.name: summary_entry(r) for r in results}}
-    path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    if data:
+        summary["data"] = dict(data)
+    text = json.dumps(json_safe(summary), indent=2, default=str, allow_nan=False)
+    path.write_text(text, encoding="utf-8")
