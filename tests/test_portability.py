@@ -34,3 +34,21 @@ def test_no_absolute_machine_paths_in_code_tests_or_scripts():
             if hits:
                 found[str(path.relative_to(REPO))] = hits
     assert not found, f"machine-specific absolute paths (use the data root / tmp_path instead): {found}"
+
+
+def test_missing_data_fails_the_test_and_says_how_to_get_it(tmp_path):
+    import pytest
+
+    from _data import require_dataset
+
+    with pytest.raises(pytest.fail.Exception) as failed:
+        require_dataset("claudette", root=tmp_path)
+    message = str(failed.value)
+    assert "RFT_DATA_DIR" in message and "rft-evals data fetch" in message and str(tmp_path) in message
+
+
+def test_no_test_skips_for_want_of_data():
+    # data the tests need is required through tests/_data.py (a failure), never skipped around
+    offenders = [p.name for p in (REPO / "tests").glob("test_*.py")
+                 if re.search(r"skip\([^)]*(data|RFT_DATA_DIR|not under)", p.read_text(encoding="utf-8"))]
+    assert not offenders
