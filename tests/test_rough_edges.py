@@ -214,3 +214,35 @@ def test_the_few_shot_candidate_is_named_as_such():
             cfg = compose(config_name="config", overrides=[f"candidates={candidates}"])
         assert cfg.candidates.smollm2_few_shot.name == "smollm2-few-shot"
         assert cfg.candidates.smollm2_zero_shot.name == "smollm2-zero-shot"
+
+
+# --- scorer exceptions in a run ------------------------------------------------------------------------------
+
+
+def test_a_scorer_exception_in_a_run_is_a_scorer_error_counted_apart():
+    from evals.engine import CallOutcome
+    from evals.providers.base import Generation, GenerationRequest, Usage
+    from evals.records import error_counts
+    from evals.runner import score_outcome
+    from metrics.types import SampleScore
+
+    class Task:
+        def reference(self, item):
+            return item["gold"]
+
+        def score(self, text, reference):
+            if text == "boom":
+                raise ZeroDivisionError("division by zero")
+            return SampleScore(values={"ok": 1.0})
+
+    def outcome(text):
+        request = GenerationRequest(item_id="i", messages=({"role": "user", "content": "q"},))
+        return CallOutcome(0, request, Generation(text=text, stop_reason="end_turn", usage=Usage(), model_id="m"),
+                           None)
+
+    records = [score_outcome(Task(), {"id": f"i{n}", "gold": None}, outcome(text), "c", "base")
+               for n, text in enumerate(["fine", "boom", "boom"])]
+    assert records[0].values == {"ok": 1.0} and not records[0].errors
+    assert [e["kind"] for e in records[1].errors] == ["scorer_error"]
+    assert "ZeroDivisionError" in records[1].errors[0]["message"] and records[1].errors[0]["stage"] == "score"
+    assert error_counts(records) == {"scorer_error": 2}  # apart from input errors, which blame the sample
