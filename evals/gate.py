@@ -15,7 +15,11 @@ row says which (`paired`, `test`). The interval is a 95% bootstrap interval of c
 Significance for precomputed scalars with their own interval (gate_scalar; e.g. the reward-production
 Spearman of tonight vs the baseline night): the current run's interval lies entirely beyond the allowed
 drop, i.e. ci_high < baseline - allowed (ci_low > baseline + allowed when lower is better). The baseline
-is taken at its point value; no p-value exists, so p_value is NaN and `test` is "ci"."""
+is taken at its point value; no p-value exists, so p_value is NaN and `test` is "ci".
+
+Scorer errors (ErrorKind.INTERNAL: our scoring code raised on a sample) fail the gate outright: gate_checks adds a
+row `errors/scorer_error` (test "count", regressed when the current run has any), whatever the thresholds,
+because a metric computed around a crashing scorer is not a measurement."""
 
 from __future__ import annotations
 
@@ -30,8 +34,10 @@ from evals.paired import align, bootstrap_p_value, paired_metric
 from evals.records import SampleRecord
 from evals.statistics import _column, _statistic
 from metrics.aggregates import Aggregate
+from metrics.errors import ErrorKind
 
 THRESHOLD_KINDS = ("absolute", "relative")
+SCORER_ERROR_METRIC = f"errors/{ErrorKind.INTERNAL}"
 
 
 class GateConfigError(ValueError):
@@ -157,7 +163,17 @@ def gate_checks(
         significant = not math.isnan(p_value) and p_value < alpha
         rows.append(_row(task, candidate, threshold, baseline, current, ci, p_value, beyond and significant,
                          aligned is not None, test, n))
+    scorer_errors = scorer_error_count(current_records)
+    if scorer_errors:
+        rows.append(_row(task, candidate, GateThreshold(SCORER_ERROR_METRIC, "absolute", 0.0),
+                         float(scorer_error_count(baseline_records)), float(scorer_errors), (math.nan, math.nan),
+                         math.nan, True, False, "count", len(current_records)))
     return rows
+
+
+def scorer_error_count(records: Iterable[SampleRecord]) -> int:
+    """Samples whose scoring raised (ErrorKind.INTERNAL)."""
+    return sum(1 for r in records if any(e.get("kind") == ErrorKind.INTERNAL for e in r.errors))
 
 
 def _field(estimate: Any, name: str) -> float:

@@ -34,9 +34,10 @@ from evals.provenance import git_commit
 from evals.run_data import TaskOutputs, load_task
 from evals.suite_config import SuiteConfig, SuiteConfigError, TaskSpec
 from evals.user_errors import USER_ERRORS, exit_on_user_error
+from evals.conf_dir import conf_dir
 
 log = logging.getLogger(__name__)
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+CONF_DIR = str(conf_dir())
 # 0: no regression (or no baseline yet); 1: the gate found a regression; 2: a task run could not finish or the
 # input is wrong (message printed); 3: an internal error (traceback printed).
 EXIT_REGRESSION, EXIT_RUN_FAILED, EXIT_INTERNAL = 1, 2, 3

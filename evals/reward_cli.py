@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.conf_dir import conf_dir
 from metrics.reward.bundle import RewardBundle
 from metrics.reward.config import RewardConfig, RewardConfigError
 from metrics.scorers import SCORERS
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = conf_dir()
 DEFAULT_REWARD = "contract_review_deterministic"
 LAMBDA_TIMEOUT_S = 900
 

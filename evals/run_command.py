@@ -36,9 +36,21 @@ from evals.user_errors import exit_on_user_error
 from metrics.reward.config import RewardConfig
 from metrics.reward.judge import JudgeClient
 from tasks.registry import build_task
+from evals.conf_dir import conf_dir
 
 log = logging.getLogger(__name__)
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+CONF_DIR = str(conf_dir())
+
+
+def load_report(task: Any) -> dict[str, Any]:
+    """What loading the task reported, for summary.json (`data.loaded`): per split, items kept and rows skipped
+    by `on_bad_rows: skip` (where, id, reason). Empty for tasks that skip nothing by design."""
+    report = getattr(task, "load_report", None)
+    return {"loaded": report()} if callable(report) else {}
+
+
+def skipped_count(loading: Mapping[str, Any]) -> int:
+    return sum(len(split.get("skipped") or []) for split in (loading.get("loaded") or {}).values())
 
 
 def _candidate_tags(result: CandidateResult, task: Any, meta: Mapping[str, str]) -> dict[str, str]:
@@ -127,7 +139,8 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
             elif tracker:
                 entry = summary_entry(result)
                 result.mlflow_run_id = tracker.log_candidate(
-                    name, config=model_cfg, tags={**_candidate_tags(result, task, meta), **process_tags(str(run_dir))},
+                    name, config={**model_cfg, "model_id": result.model_id},  # the resolved id, never null
+                    tags={**_candidate_tags(result, task, meta), **process_tags(str(run_dir))},
                     metrics=candidate_metrics(entry), table=sample_table(result.records, key_metric_names(entry)),
                     artifacts=[result.records_path] if result.records_path else [],
                 )
@@ -140,9 +153,12 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
         console.print(f"[bold red]run stopped:[/bold red] {exc}")
         return 2
     finally:
-        write_summary(run_dir / "summary.json", results, {**meta, "mlflow_parent_run_id": parent_id})
+        loading = load_report(task)
+        write_summary(run_dir / "summary.json", results, {**meta, "mlflow_parent_run_id": parent_id}, loading)
         if tracker:
             tracker.log_parent_artifact(run_dir / "summary.json")
+            if loading:
+                tracker.log_parent_metrics({"rows_skipped": skipped_count(loading)})
             tracker.log_parent_artifact(run_dir / "resolved_config.yaml")
             tracker.end(status)
             if not tracker.online:

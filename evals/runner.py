@@ -15,6 +15,7 @@ from evals.engine import CallOutcome, Engine, EngineSettings
 from evals.providers.base import GenerationRequest
 from evals.providers.registry import ProviderContext, build_provider
 from evals.progress import ProgressBar
+from evals.json_safe import json_safe
 from evals.records import RecordWriter, SampleRecord, compact_values, completed_records, error_counts
 from evals.statistics import Estimate, estimate_all
 from evals.usage import UsageStats
@@ -104,9 +105,9 @@ def score_outcome(task: Task, item: Item, outcome: CallOutcome, name: str, role:
     record.latency_ms = generation.latency_ms
     try:
         score = task.score(generation.text, task.reference(item))
-    except Exception as exc:  # a scorer bug must not sink the batch; it is recorded and counted
+    except Exception as exc:  # a scorer bug must not sink the batch; it is recorded as ours and counted apart
         log.exception("scoring failed for %s / %s", name, item["id"])
-        record.errors.append(ClassifiedError(ErrorKind.INPUT, f"scoring failed: {exc!r}", "score").to_dict())
+        record.errors.append(ClassifiedError(ErrorKind.INTERNAL, f"the scorer raised {exc!r}", "score").to_dict())
         return record
     record.values = dict(score.values)
     record.errors.extend(e.to_dict() for e in score.errors)
@@ -320,6 +321,12 @@ def key_metric_names(entry: Mapping[str, Any]) -> list[str]:
     return [name for name in entry["metrics"] if "/" not in name]
 
 
-def write_summary(path: Path, results: Sequence[CandidateResult], meta: Mapping[str, Any]) -> None:
+def write_summary(path: Path, results: Sequence[CandidateResult], meta: Mapping[str, Any],
+                  data: Mapping[str, Any] | None = None) -> None:
+    """summary.json, strict JSON: an undefined figure (NaN, e.g. F1 with no positives) is written as null.
+    `data`: what loading the task reported (e.g. a config task's skipped rows per split)."""
     summary = {"meta": dict(meta), "candidates": {r.name: summary_entry(r) for r in results}}
-    path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    if data:
+        summary["data"] = dict(data)
+    text = json.dumps(json_safe(summary), indent=2, default=str, allow_nan=False)
+    path.write_text(text, encoding="utf-8")

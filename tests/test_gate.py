@@ -172,3 +172,25 @@ def test_gate_scalar_regresses_only_when_the_whole_interval_is_beyond_the_allowe
     rising_error = {"value": 0.5, "ci_low": 0.45, "ci_high": 0.55}
     lower = gate_scalar("err", rising_error, {"value": 0.3}, threshold, higher_is_better=False)
     assert lower["regressed"]
+
+
+# --- scorer errors ----------------------------------------------------------------------------------------
+
+
+def test_a_scorer_error_fails_the_gate_even_when_every_metric_holds():
+    run = _run([1, 1, 0, 1] * 10)
+    broken = [SampleRecord(candidate=r.candidate, role=r.role, item_id=r.item_id, output="", values=dict(r.values),
+                           errors=[{"kind": "scorer_error", "message": "the scorer raised KeyError", "stage": "score"}]
+                           if i in (3, 7) else []) for i, r in enumerate(run)]
+    checks = gate_checks(broken, run, [OK], _thresholds(schema_valid={"absolute": 0.0}), resamples=200)
+    metric_row, scorer_row = checks
+    assert not metric_row["regressed"] and metric_row["delta"] == 0.0
+    assert scorer_row["metric"] == "errors/scorer_error" and scorer_row["regressed"] is True
+    assert [scorer_row[k] for k in ("current", "baseline", "test", "n")] == [2.0, 0.0, "count", 40]
+    assert gate_summary(checks, "base")["passed"] is False
+    # an input error is the sample's fault, not a scorer bug: no such row
+    bad_input = [SampleRecord(candidate="rft", role="rft", item_id=r.item_id, output="", values=dict(r.values),
+                              errors=[{"kind": "input_error", "message": "bad reference", "stage": "reference"}])
+                 for r in run]
+    assert [c["metric"] for c in gate_checks(bad_input, run, [OK], _thresholds(schema_valid={"absolute": 0.0}),
+                                            resamples=200)] == ["schema_valid"]
