@@ -18,18 +18,18 @@ from evals.console import print_results
 from evals.engine import FatalRunError
 from evals.provenance import data_fingerprint, git_commit
 from evals.items import DatasetItems
+from evals.nightly_analysis import aggregates_for
 from evals.providers.registry import ProviderContext
 from evals.runner import (
     CandidateResult,
     RunSettings,
     candidate_metrics,
     evaluate_candidate,
-    key_metric_names,
-    sample_table,
     summary_entry,
     write_summary,
 )
 from evals.resilient_tracking import process_tags
+from evals.sample_log import candidate_description, candidate_run_name, item_texts, log_traces, sample_table
 from evals.run_resources import open_run
 from evals.run_state import RunState
 from evals.user_errors import exit_on_user_error
@@ -105,8 +105,8 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
     parent_id = None
     if tracker:
         state.tracking_uri = tracker.settings.uri
-        parent_id = _open_parent(tracker, state, config.get("run_name") or f"{task.name}-{int(time.time())}",
-                                 config, meta, run_dir, parent_run_id)
+        run_name = config.get("run_name") or f"{task.name} {time.strftime('%Y-%m-%d %H:%M')}"
+        parent_id = _open_parent(tracker, state, run_name, config, meta, run_dir, parent_run_id)
         state.parent_run_id = parent_id or state.parent_run_id
     state.save(run_dir)
     reward = _reward_config(config.get("reward"))
@@ -115,6 +115,7 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
                            judge_config=config.get("judge") or None,
                            chunk_size=int(config.get("chunk_size") or 2048), resume=bool(config.get("resume")))
     context = ProviderContext(task=task, data_root=root, seed=settings.seed)
+    trace_limit = (config.get("tracking") or {}).get("max_traces", 50)  # per candidate; null = every sample
     results: list[CandidateResult] = []
     status = "FAILED"  # until every candidate is done; a crash or Ctrl-C leaves the run resumable
     try:
@@ -126,10 +127,21 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
                 result.mlflow_run_id = state.candidate_run_ids[name]  # logged before the interruption
             elif tracker:
                 entry = summary_entry(result)
+                aggregates = [a for a in aggregates_for(config, task) if a.name in entry["metrics"]]
+                texts = item_texts(task, items)
+
+                def traces(mlflow: Any, run_id: str, result: CandidateResult = result,
+                           aggregates: list = aggregates, texts: Any = texts) -> int:
+                    return log_traces(mlflow, run_id, result.records, aggregates, texts, task=task.name,
+                                      candidate=result.name, role=result.role, limit=trace_limit, seed=settings.seed)
+
                 result.mlflow_run_id = tracker.log_candidate(
-                    name, config=model_cfg, tags={**_candidate_tags(result, task, meta), **process_tags(str(run_dir))},
-                    metrics=candidate_metrics(entry), table=sample_table(result.records, key_metric_names(entry)),
+                    name, config={**model_cfg, "role": result.role},
+                    tags={**_candidate_tags(result, task, meta), **process_tags(str(run_dir))},
+                    metrics=candidate_metrics(entry), table=sample_table(result.records, aggregates, texts),
                     artifacts=[result.records_path] if result.records_path else [],
+                    run_name=candidate_run_name(result.name, result.role),
+                    description=candidate_description(task.name, result.name, result.role, entry), traces=traces,
                 )
                 if result.mlflow_run_id:
                     state.candidate_run_ids[name] = result.mlflow_run_id

@@ -265,22 +265,6 @@ def _judge_estimates(judge_cfg: Mapping[str, Any], records: Sequence[SampleRecor
     return estimate_all(aggregates, judged, resamples=settings.bootstrap_resamples, seed=settings.seed)
 
 
-def sample_table(records: Sequence[SampleRecord], metric_names: Sequence[str]) -> dict[str, list[Any]]:
-    """The per-sample table logged to MLflow: one row per item, key metrics as columns."""
-    table: dict[str, list[Any]] = {"item_id": [], "output": [], "errors": [], "stop_reason": [], "cached": []}
-    for name in metric_names:
-        table[name] = []
-    for record in records:
-        table["item_id"].append(record.item_id)
-        table["output"].append(record.output or "")
-        table["errors"].append(",".join(e["kind"] for e in record.errors))
-        table["stop_reason"].append(record.stop_reason)
-        table["cached"].append(record.cached)
-        for name in metric_names:
-            table[name].append(record.values.get(name))
-    return table
-
-
 def summary_entry(result: CandidateResult) -> dict[str, Any]:
     """One candidate in summary.json: everything its MLflow run is built from (see evals/sync.py)."""
     return {
@@ -289,7 +273,8 @@ def summary_entry(result: CandidateResult) -> dict[str, Any]:
         "model_id": result.model_id,
         "n": len(result.records),
         "scored": sum(1 for x in result.records if x.scored),
-        "errors": result.errors,
+        "errors": result.errors,  # per kind: one item may have two (truncated, then unparseable)
+        "errored_items": sum(1 for x in result.records if x.errors),
         "model_calls": result.model_calls,
         "metrics": {e.name: e.as_dict() for e in result.estimates},
         "usage": result.usage.to_metrics(),
@@ -310,8 +295,12 @@ def candidate_metrics(entry: Mapping[str, Any]) -> dict[str, float]:
     metrics["samples"] = entry["n"]
     metrics["samples_scored"] = entry["scored"]
     metrics["model_calls"] = entry["model_calls"]
+    # Every error kind, zeros included: a chart across nights needs the nights without errors too.
+    for kind in ErrorKind:
+        metrics[f"errors/{kind}"] = 0
     for kind, count in entry["errors"].items():
         metrics[f"errors/{kind}"] = count
+    metrics["errors/items"] = entry.get("errored_items", sum(int(c) for c in entry["errors"].values()))
     return metrics
 
 
