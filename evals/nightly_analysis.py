@@ -166,6 +166,7 @@ def task_section(ctx: TaskContext, suite: SuiteConfig, *, resamples: int, seed: 
     ctx.notes.extend(notes)
     section = {
         "n_items": len({r.item_id for recs in ctx.outputs.records.values() for r in recs}),
+        "mlflow_run_id": (ctx.outputs.summary.get("meta") or {}).get("mlflow_parent_run_id"),
         "candidates": candidate_section(ctx, suite),
         "comparisons": comparisons(ctx, pairs, resamples, seed),
         "pairwise_judge": list(pairwise_rows),
@@ -174,8 +175,17 @@ def task_section(ctx: TaskContext, suite: SuiteConfig, *, resamples: int, seed: 
     }
     if section["agreement"]:  # the same question asked of the policies: the reward's order vs each metric's
         section["policy_agreement"] = policy_level(ctx, suite)
+    section["headline_metrics"] = headline_metrics(ctx, suite)
     section["notes"] = list(ctx.notes)
     return section
+
+
+def headline_metrics(ctx: TaskContext, suite: SuiteConfig) -> list[str]:
+    """What the verdict table shows for the task: the gated metrics, the agreement's production metrics and the
+    reward, those the task reports, in that order."""
+    reported = {a.name for a in ctx.aggregates}
+    wanted = [*suite.gate.metrics, *suite.agreement.production, suite.agreement.reward_metric]
+    return [m for m in dict.fromkeys(wanted) if m in reported]
 
 
 # --- the gate ------------------------------------------------------------------------------------------

@@ -203,7 +203,9 @@ def test_gate_banner_lists_the_regression(report):
     banner = html[html.index('id="gate"'):html.index("</section>", html.index('id="gate"'))]
     assert "Gate FAILED: 1 regression" in banner and "banner failed" in html
     assert "risk_f1" in banner and "-0.090" in banner and "[-0.150, -0.030]" in banner and "0.004" in banner
-    assert "grounding" not in banner  # a passing check is not listed as a regression
+    regressions, _, every_check = banner.partition('class="mdeline"')
+    assert "grounding" not in regressions  # a passing check is not listed as a regression
+    assert "Tonight vs baseline: all 2 checks" in every_check and "grounding" in every_check  # ... but is shown
     assert 'class="regressed"' in html
 
 
@@ -218,7 +220,8 @@ def test_hostile_strings_are_escaped(report):
     assert "judge/&lt;b&gt;tone&lt;/b&gt;$x$" in html
     allowed = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "h4", "dl", "dt", "dd",
                "code", "section", "div", "table", "thead", "tbody", "tr", "th", "td", "b", "span", "br", "p", "nav",
-               "a", "figure", "figcaption", "img", "article", "header", "pre", "footer"}
+               "a", "figure", "figcaption", "img", "article", "header", "pre", "footer", "details", "summary",
+               "ul", "li"}
     parser = _Tags()
     parser.feed(html)
     assert {t for t, _ in parser.tags} <= allowed
@@ -247,11 +250,14 @@ def test_comparison_stored_the_other_way_is_flipped():
     assert view.delta_pairs(task, {}) == [("sft", "rft")]  # no roles: the stored pair
 
 
-def test_markdown_leads_with_the_gate_and_names_the_regression(report):
+def test_markdown_leads_with_the_verdict_then_the_gate_naming_the_regression(report):
     _, _, md = report
     lines = md.splitlines()
-    assert lines[2].startswith("**Gate: FAILED**") and "aa11bb22cc33" in lines[2]
-    assert "**risk_f1**" in lines[3] and "-0.090" in lines[3] and "p=0.004" in lines[3]
+    assert lines[2].startswith("**Verdict**") and lines[4].startswith("| task | metric | BASE | SFT | RFT | RFT − SFT")
+    gate = next(i for i, line in enumerate(lines) if line.startswith("**Gate: FAILED**"))
+    assert gate < 20 and "aa11bb22cc33" in lines[gate]
+    assert "**risk_f1**" in lines[gate + 1] and "-0.090" in lines[gate + 1] and "p=0.004" in lines[gate + 1]
+    assert "permutation" in md  # which test produced the figures
     assert "| **risk_f1** |" in md  # the flagged metric is in the task table, bold
     assert "Top regressions: risk_f1 RFT−SFT -0.090 [-0.150, -0.030] p_holm=0.012" in md
 
@@ -261,7 +267,7 @@ def test_markdown_stays_short_for_four_tasks():
     review = nightly["tasks"]["contract_review"]
     nightly["tasks"] = {f"task_{i}": copy.deepcopy(review) for i in range(4)}
     md = render_markdown(nightly, html_name="report.html")
-    assert len(md.splitlines()) < 60
+    assert len(md.splitlines()) < 80  # the verdict table (3 rows a task) plus a short table per task
     assert md.count("| metric |") == 4
 
 
