@@ -47,6 +47,12 @@ TASK_RUN_KIND = "nightly_task"  # the nested task runs; only the suite run carri
 
 
 TASK_REWARD = "task"
+PLAIN_PROGRESS_S = 30.0  # off a terminal (cron, CI logs): a progress line per candidate this often
+
+
+def _elapsed(since: dt.datetime) -> str:
+    seconds = int((dt.datetime.now() - since).total_seconds())
+    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 # --- the run config of one task ------------------------------------------------------------------------
@@ -229,15 +235,18 @@ def run_nightly(cfg: DictConfig, run_dir: Path, console: Console | None = None) 
         name = config.get("run_name") or f"nightly-{suite.name}-{dt.datetime.now():%Y%m%d-%H%M}"
         run_id = tracker.start_parent(name, {"suite": config["suite"]}, tags)
     status, code = "FAILED", EXIT_RUN_FAILED
+    started = dt.datetime.now()
     nightly: dict[str, Any] = {}
     report = None
     try:
         outputs: dict[str, TaskOutputs] = {}
-        for spec in suite.tasks:
+        for number, spec in enumerate(suite.tasks, start=1):
             task_dir = run_dir / spec.name
-            console.rule(f"{suite.name}: task {spec.name}")
+            position = f"[{number}/{len(suite.tasks)}] {spec.name}"
+            console.rule(f"{suite.name}: task {position} (elapsed {_elapsed(started)})")
             task_code = execute(task_configs[spec.name], task_dir, console, parent_run_id=run_id,
-                                tags={SUITE_TAG: suite.name})
+                                tags={SUITE_TAG: suite.name}, progress_label=position,
+                                progress_every_s=PLAIN_PROGRESS_S)
             if task_code:
                 console.print(f"[bold red]task {spec.name} did not finish (exit {task_code}); the suite stops[/]")
                 return EXIT_RUN_FAILED

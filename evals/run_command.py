@@ -77,9 +77,11 @@ def _open_parent(tracker: Any, state: RunState, run_name: str, config: Mapping[s
 
 
 def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, parent_run_id: str | None = None,
-            tags: Mapping[str, str] | None = None) -> int:
+            tags: Mapping[str, str] | None = None, progress_label: str = "",
+            progress_every_s: float | None = None) -> int:
     """`parent_run_id` nests this run's MLflow parent under another run (a nightly suite's); `tags` are added
-    to its tags and to summary.json's meta."""
+    to its tags and to summary.json's meta; `progress_label` heads each candidate's progress bar and
+    `progress_every_s` prints a plain progress line that often when the console is not a terminal."""
     # Logs and CI captures are not terminals; give the tables room instead of rich's 80-column default.
     console = console or Console(width=None if sys.stdout.isatty() else 150)
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
@@ -113,7 +115,8 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
     settings = RunSettings(seed=int(config["seed"]), bootstrap_resamples=int(config["bootstrap"]["resamples"]),
                            run_dir=run_dir, reward=reward, judge=_reward_judge(task, reward),
                            judge_config=config.get("judge") or None,
-                           chunk_size=int(config.get("chunk_size") or 2048), resume=bool(config.get("resume")))
+                           chunk_size=int(config.get("chunk_size") or 2048), resume=bool(config.get("resume")),
+                           progress_label=progress_label or task.name, progress_every_s=progress_every_s)
     context = ProviderContext(task=task, data_root=root, seed=settings.seed)
     trace_limit = (config.get("tracking") or {}).get("max_traces", 50)  # per candidate; null = every sample
     results: list[CandidateResult] = []

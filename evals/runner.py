@@ -62,6 +62,8 @@ class RunSettings:
     keep_full_records: int = 20_000  # records kept whole in memory; later ones keep only values and errors
     resume: bool = False  # keep the records already in the run folder and ask only for the missing items
     extras: dict[str, Any] = field(default_factory=dict)
+    progress_label: str = ""  # shown before the candidate's name on its progress bar (a night: "[2/4] task")
+    progress_every_s: float | None = None  # off a terminal: a plain progress line this often (None: silent)
 
 
 def build_requests(
@@ -176,7 +178,9 @@ def evaluate_candidate(
     for record in kept:
         memory.add(record)
     fresh: list[SampleRecord] = []  # held back for the judge, when one is set
-    bar = ProgressBar(name if len(todo) > settings.chunk_size else None, len(todo))
+    # One bar per candidate over all its items (generation, then judging), with elapsed time and ETA.
+    label = f"{settings.progress_label} · {name}" if settings.progress_label else name
+    bar = ProgressBar(label, len(todo), plain_every_s=settings.progress_every_s)
     try:
         # Records are written in batches on fast runs; the cache is committed first, so every record on disk
         # has its model call cached (a resumed run never asks the model for an item it has a record for).
@@ -186,8 +190,7 @@ def evaluate_candidate(
             for chunk in _chunks(todo, settings.chunk_size):
                 chunk_items = _take(items, chunk)
                 requests = build_requests(task, chunk_items, model_cfg, settings.seed)
-                progress = name if bar.total <= settings.chunk_size else None
-                for outcome in engine.run_iter(requests, progress=progress):
+                for outcome in engine.run_iter(requests, progress=None):
                     record = score_outcome(task, chunk_items[outcome.index], outcome, name, role, settings)
                     bar.advance()
                     if settings.judge_config:
