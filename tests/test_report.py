@@ -366,3 +366,58 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     # The red gate banner is drawn near the top: some pixels there are the banner's tint.
     top = pixels[:600, :, :3]
     assert ((top[..., 0] > 0.95) & (top[..., 1] < 0.95) & (top[..., 1] > 0.85)).any()
+
+
+# The first screen of a laptop: what an ML lead sees before scrolling.
+FIRST_SCREEN = (1280, 900)
+RECTS_SCRIPT = """<script>
+window.addEventListener('load', function () {
+  var out = {};
+  ['verdict', 'gate'].forEach(function (id) {
+    var node = document.getElementById(id);
+    if (node) { var r = node.getBoundingClientRect(); out[id] = {top: r.top, bottom: r.bottom}; }
+    var line = node && node.querySelector(id === 'gate' ? '.verdict' : 'table');
+    if (line) { var q = line.getBoundingClientRect(); out[id + '_first'] = {top: q.top, bottom: q.bottom}; }
+  });
+  var pre = document.createElement('pre'); pre.id = 'rects'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _first_screen_rects(html: Path, tmp_path: Path) -> dict:
+    """Where the verdict table and the gate banner lie at a 1280x900 viewport, measured by Chromium itself: a
+    copy of the report with a test-only script that writes their bounding boxes into the DOM, read back with
+    --dump-dom (the shipped report keeps no scripts)."""
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.read_text(encoding="utf-8").replace("</body>", RECTS_SCRIPT + "</body>"), encoding="utf-8")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from screenshot_report import QUIET_FLAGS, find_chromium
+
+    width, height = FIRST_SCREEN
+    done = subprocess.run([find_chromium(), *QUIET_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           "--dump-dom", f"--window-size={width},{height}", probe.as_uri()],
+                          capture_output=True, text=True, timeout=240)
+    match = re.search(r'<pre id="rects">(.*?)</pre>', done.stdout, re.S)
+    assert match, done.stderr[-2000:]
+    return json.loads(match.group(1).replace("&quot;", '"'))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed (apt-get install -y chromium)")
+def test_verdict_table_and_gate_banner_are_on_the_first_screen(report, tmp_path):
+    from matplotlib.image import imread
+
+    files, _, _ = report
+    width, height = FIRST_SCREEN
+    png = tmp_path / "first_screen.png"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts/screenshot_report.py"), str(files.html), "--out",
+                           str(png), "--width", str(width), "--height", str(height)],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert imread(png).shape[:2] == (height, width)
+    rects = _first_screen_rects(files.html, tmp_path)
+    print(f"first screen {width}x{height}: {rects}")
+    assert {"verdict", "gate", "verdict_first", "gate_first"} <= set(rects), rects
+    assert 0 <= rects["verdict"]["top"] and rects["verdict_first"]["bottom"] <= height, rects  # the whole table
+    assert rects["gate"]["top"] < height and rects["gate_first"]["bottom"] <= height, rects  # "Gate FAILED: ..."
