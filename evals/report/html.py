@@ -64,7 +64,8 @@ figcaption { font-size:12.5px; color:var(--muted); margin-bottom:4px; font-weigh
 .example { border:1px solid var(--line); border-radius:8px; overflow:hidden; }
 .example header { background:var(--soft); padding:6px 10px; font-size:13px; display:flex; gap:16px;
                   flex-wrap:wrap; }
-.example .pane { display:grid; grid-template-columns:1fr 1fr; }
+.example .pane { display:grid; grid-template-columns:1fr 1fr 1fr; }
+.example > p { margin:4px 10px; }
 .example .pane > div { padding:6px 10px; min-width:0; }
 .example .pane > div + div { border-left:1px solid var(--line); }
 pre { margin:2px 0 0; white-space:pre-wrap; overflow-wrap:anywhere; max-height:220px; overflow:auto;
@@ -359,20 +360,25 @@ def _agreement_table(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> Safe:
 
 
 def _example(row: Mapping[str, Any], who: str, kind: str) -> Safe:
+    """A suspect or underrated sample: why it is listed, then the output beside the gold answer and the input."""
     candidate = row.get("candidate") or who
+    reason = row.get("reason")
     return el("article", el("header", el("span", "item ", el("code", row.get("item_id", fmt.MISSING))),
                             el("span", "candidate ", el("b", candidate)),
                             el("span", f"reward {fmt.number(row.get('reward'))}"),
                             el("span", f"{row.get('production_metric') or 'production'} "
                                        f"{fmt.number(row.get('production'))}")),
+              el("p", el("b", "Why listed: "), str(reason), class_="legend") if reason else None,
               el("div", el("div", el("h4", "model output"), el("pre", fmt.shorten(row.get("output"), EXCERPT_CHARS))),
+                 el("div", el("h4", "gold answer"),
+                    el("pre", fmt.shorten(row.get("gold"), EXCERPT_CHARS) if row.get("gold") else "(not recorded)")),
                  el("div", el("h4", "document excerpt"),
                     el("pre", fmt.shorten(row.get("document"), EXCERPT_CHARS))), class_="pane"),
               class_=f"example {kind}")
 
 
 def _examples(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> Safe:
-    """Suspects and underrated items, deduplicated across candidate blocks and the pooled block."""
+    """Suspects and underrated items, deduplicated across the candidate blocks."""
     out = []
     for key, kind, title, blurb in (
         ("reward_hacking_suspects", "suspect", "Reward-hacking suspects",
