@@ -359,6 +359,30 @@ def _agreement_table(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> Safe:
     return el("table", el("thead", head), el("tbody", body))
 
 
+def _policy_table(task: Mapping[str, Any]) -> Safe | None:
+    """Across candidates: does the mean reward order them as each production metric does?"""
+    policy = view.mapping(task.get("policy_agreement"))
+    production = view.mapping(policy.get("production"))
+    if not production:
+        return None
+    head = el("tr", [el("th", h) for h in ("production metric", "candidates", "Kendall τ", "Spearman ρ",
+                                            "pairs ordered the other way (reward gap, metric gap)")])
+    body = []
+    for metric_name, entry in production.items():
+        entry = view.mapping(entry)
+        flips = [f"reward prefers {d.get('reward_prefers')} over {d.get('metric_prefers')} "
+                 f"(+{fmt.number(d.get('reward_gap'))}, −{fmt.number(d.get('metric_gap'))})"
+                 for d in view.rows(entry.get("discordant"))]
+        body.append(el("tr", el("td", metric_name), el("td", str(entry.get("n", fmt.MISSING))),
+                       el("td", fmt.number(entry.get("kendall"), signed=True)),
+                       el("td", fmt.number(entry.get("spearman"), signed=True)),
+                       el("td", "; ".join(flips) if flips else f"none of {entry.get('pairs', 0)}", class_="txt")))
+    return join(el("h4", "Policy level: the candidates ordered by mean reward vs by each metric"),
+                el("table", el("thead", head), el("tbody", body)),
+                el("p", "A pair ordered the other way is a policy the reward would train towards although the "
+                        "metric says it is worse.", class_="legend"))
+
+
 def _example(row: Mapping[str, Any], who: str, kind: str) -> Safe:
     """A suspect or underrated sample: why it is listed, then the output beside the gold answer and the input."""
     candidate = row.get("candidate") or who
@@ -426,7 +450,8 @@ def _task(index: int, name: str, task: Mapping[str, Any], role_map: Mapping[str,
         el("h3", "Errors, cost and latency"), _errors_table(task, candidates, role_map),
         _figure(by_key.get("cost_latency")),
         el("h3", "Training reward vs production metrics"),
-        join(_agreement_table(entries), _figure(by_key.get("reward_vs_production")), _examples(entries))
+        join(_policy_table(task), el("h4", "Per sample, within each candidate"), _agreement_table(entries),
+             _figure(by_key.get("reward_vs_production")), _examples(entries))
         if entries else el("p", "No agreement data for this task (no training reward configured for it).",
                            class_="note"),
         id=f"task-{index}", class_="task",

@@ -128,6 +128,9 @@ def _task_lines(name: str, task: Mapping[str, Any], role_map: Mapping[str, str],
         values = [fmt.number(view.metric(task, c, metric_name).value) for c in candidates]
         diffs = [_delta_text(view.delta(task, metric_name, a, b)) for a, b in pairs]
         lines.append("| " + " | ".join([label, *values, *diffs]) + " |")
+    policy = _policy_line(task)
+    if policy:
+        lines += ["", policy]
     worst = view.ranked_regressions(task, pairs, first=flagged)
     drops = "; ".join(f"{cell(d.metric)} {pair_head(d.a, d.b)} {fmt.number(d.diff, signed=True)} "
                       f"{fmt.interval(d.ci_low, d.ci_high, True)} p_holm={fmt.p_value(d.p_holm)}" for d in worst)
@@ -135,6 +138,22 @@ def _task_lines(name: str, task: Mapping[str, Any], role_map: Mapping[str, str],
     if len(all_names) > len(names):
         tail += f" ({len(all_names) - len(names)} more metrics in the HTML report.)"
     return lines + ["", tail, ""]
+
+
+def _policy_line(task: Mapping[str, Any]) -> str | None:
+    """Policy-level agreement in one line: Kendall per production metric and the pairs ordered the other way."""
+    production = view.mapping(view.mapping(task.get("policy_agreement")).get("production"))
+    parts = []
+    for metric_name, entry in production.items():
+        entry = view.mapping(entry)
+        flips = view.rows(entry.get("discordant"))
+        text = f"{cell(metric_name)} τ={fmt.number(entry.get('kendall'), signed=True)} (n={entry.get('n')})"
+        if flips:
+            d = flips[0]
+            text += (f", {len(flips)} pair(s) reversed, e.g. reward prefers {cell(d.get('reward_prefers'))} over "
+                     f"{cell(d.get('metric_prefers'))} (metric gap {fmt.number(d.get('metric_gap'))})")
+        parts.append(text)
+    return f"Reward vs metrics across candidates: {'; '.join(parts)}." if parts else None
 
 
 def _summary_lines(nightly: Mapping[str, Any]) -> list[str]:
