@@ -421,3 +421,24 @@ def test_verdict_table_and_gate_banner_are_on_the_first_screen(report, tmp_path)
     assert {"verdict", "gate", "verdict_first", "gate_first"} <= set(rects), rects
     assert 0 <= rects["verdict"]["top"] and rects["verdict_first"]["bottom"] <= height, rects  # the whole table
     assert rects["gate"]["top"] < height and rects["gate_first"]["bottom"] <= height, rects  # "Gate FAILED: ..."
+
+
+def test_policy_agreement_suspect_gold_and_stand_ins_are_shown(tmp_path):
+    nightly = make_nightly()
+    nightly["stand_ins"] = "Stand-in roles: RFT = a TF-IDF baseline."
+    task = nightly["tasks"]["contract_review"]
+    task["policy_agreement"] = {"reward_metric": "reward", "production": {"risk_f1": {
+        "n": 3, "pairs": 3, "kendall": -1 / 3, "spearman": -0.5,
+        "discordant": [{"reward_prefers": "nova-rft", "metric_prefers": "nova-sft", "reward_gap": 0.05,
+                        "metric_gap": 0.09}]}}}
+    suspect = task["agreement"]["nova-rft"]["reward_hacking_suspects"][0]
+    suspect["gold"] = '{"comments": [{"text_excerpt": "binding arbitration"}]}'
+    suspect["reason"] = "reward 0.940 >= 0.5 (pays) but risk_f1 0.050 < 0.5 (fails)"
+    del nightly["tasks"]["unfair_tos"]
+    files = write_report(nightly, tmp_path)
+    html, md = files.html.read_text(encoding="utf-8"), files.markdown.read_text(encoding="utf-8")
+    assert "Policy level" in html and "reward prefers nova-rft over nova-sft" in html and "-0.333" in html
+    assert "Why listed: " in html and "risk_f1 0.050 &lt; 0.5 (fails)" in html and "binding arbitration" in html
+    assert 'id="stand-ins"' in html and html.index('id="stand-ins"') < html.index('id="verdict"')
+    assert md.splitlines()[2].startswith("> **Stand-in roles.**")
+    assert "Reward vs metrics across candidates: risk_f1 τ=-0.333 (n=3), 1 pair(s) reversed" in md
