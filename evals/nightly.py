@@ -232,7 +232,7 @@ def run_nightly(cfg: DictConfig, run_dir: Path, console: Console | None = None) 
 
         tags = {SUITE_TAG: suite.name, KIND_TAG: NIGHTLY_KIND, GATE_TAG: "pending", "git_commit": git_commit(),
                 **process_tags(str(run_dir))}
-        name = config.get("run_name") or f"nightly-{suite.name}-{dt.datetime.now():%Y%m%d-%H%M}"
+        name = config.get("run_name") or f"nightly {suite.name} {dt.datetime.now():%Y-%m-%d %H:%M}"
         run_id = tracker.start_parent(name, {"suite": config["suite"]}, tags)
     status, code = "FAILED", EXIT_RUN_FAILED
     started = dt.datetime.now()
