@@ -225,7 +225,8 @@ def _verdict_cell(d: view.Delta | None) -> Safe:
     if d is None:
         return el("td", fmt.MISSING, class_="delta")
     mark = {"better": " ▲", "worse": " ▼"}.get(d.verdict, "")
-    mde = "MDE none" if not view.is_num(d.mde) else f"MDE {fmt.number(d.mde)}"
+    mde = (f"MDE {fmt.number(d.mde)}" if view.is_num(d.mde) else "MDE: none detectable" if d.has_mde
+           else "MDE –")
     counts = "" if d.wins is None else f" · W/T/L {d.wins}/{d.ties}/{d.losses}"
     return el("td", el("b", fmt.number(d.diff, signed=True) + mark), " ",
               el("span", fmt.interval(d.ci_low, d.ci_high, signed=True), class_="ci"), " ",
@@ -240,7 +241,7 @@ def _verdict(nightly: Mapping[str, Any]) -> Safe:
         return el("section", el("h2", "Verdict"), el("p", "No metrics to compare tonight.", class_="note"),
                   id="verdict")
     roles, titles = verdict.role_columns(nightly), v.pair_titles
-    head = el("tr", el("th", "task"), el("th", "metric"), [el("th", r.upper()) for r in roles],
+    head = el("tr", el("th", "task"), el("th", "metric", class_="txt"), [el("th", r.upper()) for r in roles],
               [el("th", t, class_="delta") for t in titles])
     body = []
     for row in v.rows:

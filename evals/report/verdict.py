@@ -104,7 +104,8 @@ def mde_sentence(nightly: Mapping[str, Any], limit: int = 6) -> str | None:
                 break
             mde = view.num(c.get("mde"))
             size = "none detectable" if math.isnan(mde) else f"{mde:.3f}"
-            parts.append(f"{c.get('task')}/{c.get('candidate')} {c.get('metric')} {size} (n={c.get('n')})")
+            n = f" (n={c.get('n')})" if c.get("n") is not None else ""
+            parts.append(f"{c.get('task')}/{c.get('candidate')} {c.get('metric')} {size}{n}")
         more = f" and {len(checks) - limit} more" if len(checks) > limit else ""
         return ("Smallest drop the gate could detect with 80% power at tonight's sample size: " + "; ".join(parts)
                 + more + ".")
