@@ -163,6 +163,7 @@ def test_server_lost_mid_run_completes_and_sync_finishes_the_same_parent(tmp_pat
         parents, children = _logged(mlflow_server.url)
         assert [p.info.run_id for p in parents] == [state["parent_run_id"]]
         assert parents[0].info.status == "FINISHED"
-        assert sorted(c.info.run_name for c in children) == ["base", "sft"]
+        assert sorted(c.data.tags["candidate"] for c in children) == ["base", "sft"]
+        assert sorted(c.info.run_name for c in children) == ["BASE · base", "SFT · sft"]  # role first
     finally:
         mlflow_server.stop()
