@@ -145,15 +145,19 @@ def gate_checks(
                                    resamples=resamples, seed=seed, confidence=confidence)
             current, baseline, ci = result.a_value, result.b_value, (result.ci_low, result.ci_high)
             p_value, test, n, mde = result.p_value, result.test, result.n_pairs, result.mde
+            identical = result.permutations == 1
         else:
             current, baseline, ci, p_value, n, test, mde = _unpaired(
                 aggregate, [r.values for r in current_records], [r.values for r in baseline_records],
                 resamples, seed, confidence)
+            identical = False
         drop = _drop(current - baseline, aggregate.higher_is_better)
         beyond = not math.isnan(drop) and drop > threshold.allowed_drop(baseline)
         significant = not math.isnan(p_value) and p_value < alpha
-        rows.append(_row(task, candidate, threshold, baseline, current, ci, p_value, beyond and significant,
-                         aligned is not None, test, n, mde))
+        row = _row(task, candidate, threshold, baseline, current, ci, p_value, beyond and significant,
+                   aligned is not None, test, n, mde)
+        row["identical"] = identical  # no item changed: the MDE cannot be sized from tonight's data
+        rows.append(row)
     return rows
 
 

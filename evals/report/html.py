@@ -74,7 +74,8 @@ pre { margin:2px 0 0; white-space:pre-wrap; overflow-wrap:anywhere; max-height:2
 footer { margin-top:36px; color:var(--muted); font-size:12px; }
 .standin { background:var(--warn-bg); border-color:#d4a72c; color:#4d2d00; font-size:13px; }
 .standin b { font-size:14px; }
-table.decision td, table.decision th { padding:3px 8px; }
+table.decision { font-size:12.5px; }
+table.decision td, table.decision th { padding:3px 8px; white-space:nowrap; }
 table.decision td.delta { white-space:nowrap; text-align:left; }
 table.decision .mde { color:var(--muted); font-size:11px; }
 details > summary { cursor:pointer; color:var(--muted); font-size:13px; margin-top:6px; }
@@ -222,16 +223,26 @@ def _stand_ins(nightly: Mapping[str, Any]) -> Safe | None:
 
 
 def _verdict_cell(d: view.Delta | None) -> Safe:
+    """One line: difference, its interval, p_holm, then W/T/L and the MDE in small print (the table must fit
+    the first screen with the gate under it)."""
     if d is None:
         return el("td", fmt.MISSING, class_="delta")
     mark = {"better": " ▲", "worse": " ▼"}.get(d.verdict, "")
-    mde = (f"MDE {fmt.number(d.mde)}" if view.is_num(d.mde) else "MDE: none detectable" if d.has_mde
-           else "MDE –")
-    counts = "" if d.wins is None else f" · W/T/L {d.wins}/{d.ties}/{d.losses}"
+    mde = (f"MDE {fmt.number(d.mde)}" if view.is_num(d.mde) else "MDE –" if not d.has_mde or d.permutations == 1
+           else "MDE none")
+    counts = "" if d.wins is None else f" · {d.wins}/{d.ties}/{d.losses}"
     return el("td", el("b", fmt.number(d.diff, signed=True) + mark), " ",
               el("span", fmt.interval(d.ci_low, d.ci_high, signed=True), class_="ci"), " ",
-              el("span", _p_text(d), class_="sub"), el("br"), el("span", f"{mde}{counts}", class_="mde"),
-              class_=f"delta {d.verdict}", title=f"{d.test}, {d.n_pairs} pairs")
+              el("span", _p_text(d), class_="sub"), el("span", f"{counts} · {mde}", class_="mde"),
+              class_=f"delta {d.verdict}",
+              title=f"{d.test}, {d.n_pairs} pairs; W/T/L = wins/ties/losses of the first; MDE = minimum "
+                    "detectable effect at 80% power (none: the sample is too small for any)")
+
+
+def _verdict_value(v: view.Value | None) -> Safe:
+    if v is None:
+        return el("td", fmt.MISSING)
+    return el("td", fmt.number(v.value), title=f"95% CI {fmt.interval(v.ci_low, v.ci_high)}, n = {v.n}")
 
 
 def _verdict(nightly: Mapping[str, Any]) -> Safe:
@@ -248,11 +259,12 @@ def _verdict(nightly: Mapping[str, Any]) -> Safe:
         values = [verdict.value_of_role(v, row, r) for r in roles]
         body.append(el("tr", el("td", row.task, el("span", f" n={row.n_items}", class_="sub") if row.n_items else None),
                        el("td", el("b", row.metric) if row.gated else row.metric, class_="txt"),
-                       [el("td", fmt.MISSING) if val is None else _value_cell(val, False) for val in values],
+                       [_verdict_value(val) for val in values],
                        [_verdict_cell(v.delta_for(row, t)) for t in titles]))
     better, worse, ns = verdict.significant_summary(v.rows)
     lead = (f"{better} significant gain{'s' * (better != 1)}, {worse} significant drop{'s' * (worse != 1)}, "
-            f"{ns} not significant, over the headline metrics (bold: gated).")
+            f"{ns} not significant, over the headline metrics (bold: gated). Each difference: 95% CI, Holm p, "
+            "wins/ties/losses, minimum detectable effect; hover a value for its CI.")
     return el("section", el("h2", "Verdict: RFT vs SFT vs base"), el("p", lead, class_="legend"),
               el("table", el("thead", head), el("tbody", body), class_="decision"),
               el("p", verdict.TEST_NOTE, class_="legend"), id="verdict")

@@ -94,32 +94,46 @@ def value_of_role(v: Verdict, row: VerdictRow, role: str) -> view.Value | None:
     return row.values.get(candidate) if candidate else None
 
 
+def _mde_text(entries: Sequence[tuple[str, float, Any]], limit: int, identical: int = 0) -> str:
+    """'<what> <mde> (n=...)' for the detectable ones, then how many could detect nothing at all, then how many
+    had no item change (no spread to size an MDE on)."""
+    shown = [f"{what} {mde:.3f}" + (f" (n={n})" if n is not None else "")
+             for what, mde, n in entries if not math.isnan(mde)][:limit]
+    hopeless = [(what, n) for what, mde, n in entries if math.isnan(mde)]
+    detectable = sum(1 for _, mde, _ in entries if not math.isnan(mde))
+    text = "; ".join(shown) + (f" and {detectable - limit} more" if detectable > limit else "")
+    if hopeless:
+        sizes = sorted({int(n) for _, n in hopeless if n is not None})
+        size = f" (n={sizes[0]}{'–' + str(sizes[-1]) if len(sizes) > 1 else ''})" if sizes else ""
+        text += ("; " if text else "") + (f"{len(hopeless)} too small for any difference to reach p < 0.05"
+                                          f"{size}")
+    if identical:
+        text += ("; " if text else "") + f"{identical} with no item changed (nothing to size an MDE on)"
+    return text
+
+
 def mde_sentence(nightly: Mapping[str, Any], limit: int = 6) -> str | None:
-    """What tonight's sample could detect, from the gate checks (or, without a gate, the comparisons)."""
-    checks = [c for c in view.gate_checks(nightly, regressed_only=False)]
-    parts = []
+    """What tonight's sample could detect, from the gate checks (or, without a gate, the verdict's comparisons)."""
+    checks = view.gate_checks(nightly, regressed_only=False)
     if checks:
-        for c in checks:
-            if len(parts) >= limit:
-                break
-            mde = view.num(c.get("mde"))
-            size = "none detectable" if math.isnan(mde) else f"{mde:.3f}"
-            n = f" (n={c.get('n')})" if c.get("n") is not None else ""
-            parts.append(f"{c.get('task')}/{c.get('candidate')} {c.get('metric')} {size}{n}")
-        more = f" and {len(checks) - limit} more" if len(checks) > limit else ""
-        return ("Smallest drop the gate could detect with 80% power at tonight's sample size: " + "; ".join(parts)
-                + more + ".")
-    v = verdict(nightly)
-    for row in v.rows:
-        d = next((d for d in row.deltas if d is not None), None)
-        if d is None or len(parts) >= limit:
+        entries = [(f"{c.get('task')}/{c.get('candidate')} {c.get('metric')}", view.num(c.get("mde")), c.get("n"))
+                   for c in checks if not c.get("identical")]
+        same = sum(1 for c in checks if c.get("identical"))
+        return ("Smallest drop the gate could detect with 80% power at tonight's sample size: "
+                + _mde_text(entries, limit, same) + ".")
+    entries, same = [], 0
+    for row in verdict(nightly).rows:
+        d = next((d for d in row.deltas if d is not None and d.has_mde), None)
+        if d is None:
             continue
-        mde = view.num(getattr(d, "mde", math.nan))
-        size = "none detectable" if math.isnan(mde) else f"{mde:.3f}"
-        parts.append(f"{row.task} {row.metric} {size} (n={d.n_pairs})")
-    if not parts:
+        if d.permutations == 1:
+            same += 1
+        else:
+            entries.append((f"{row.task} {row.metric}", view.num(d.mde), d.n_pairs))
+    if not entries and not same:
         return None
-    return "Smallest difference detectable with 80% power at tonight's sample size: " + "; ".join(parts) + "."
+    return ("Smallest difference detectable with 80% power at tonight's sample size: "
+            + _mde_text(entries, limit, same) + ".")
 
 
 def significant_summary(rows: Sequence[VerdictRow]) -> tuple[int, int, int]:

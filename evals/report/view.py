@@ -142,6 +142,7 @@ class Delta:
     higher_is_better: bool
     mde: float = math.nan  # minimum detectable |difference| at 80% power (NaN: none detectable, or not stored)
     has_mde: bool = False  # the row carries an mde (older nightly.json files do not)
+    permutations: int | None = None  # 1: no item differs between the two, so no spread to size an MDE on
 
     @property
     def significant(self) -> bool:
@@ -173,7 +174,7 @@ def _delta(row: Mapping[str, Any], flip: bool) -> Delta:
         p_value=num(row.get("p_value")), p_holm=num(row.get("p_holm")), test=str(row.get("test") or ""),
         n_pairs=_int_or_none(row.get("n_pairs")), wins=losses if flip else wins, ties=_int_or_none(row.get("ties")),
         losses=wins if flip else losses, higher_is_better=True if hib is None else bool(hib),
-        mde=num(row.get("mde")), has_mde="mde" in row,
+        mde=num(row.get("mde")), has_mde="mde" in row, permutations=_int_or_none(row.get("permutations")),
     )
 
 
