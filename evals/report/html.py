@@ -302,9 +302,12 @@ def _gate(nightly: Mapping[str, Any]) -> Safe:
 def _metrics_table(task: Mapping[str, Any], candidates: Sequence[str], role_map: Mapping[str, str],
                    regressed: set[str]) -> Safe:
     pairs = view.delta_pairs(task, role_map)
-    names = view.metric_names(task)
-    if not names:
+    every = view.metric_names(task)
+    if not every:
         return el("p", "No metrics recorded for this task.", class_="note")
+    # Rows only for metrics some candidate has a value for (a category nobody met is a row of dashes).
+    names = [n for n in every if any(view.is_num(view.metric(task, c, n).value) for c in candidates)] or every
+    empty = [n for n in every if n not in names]
     head = el("tr", el("th", "metric"), _cands_header(candidates, role_map),
               [el("th", _pair_title(a, b, role_map), class_="delta", title=f"{a} − {b}") for a, b in pairs])
     body = []
@@ -317,7 +320,8 @@ def _metrics_table(task: Mapping[str, Any], candidates: Sequence[str], role_map:
         body.append(el("tr", label, [_value_cell(v, i == best) for i, v in enumerate(values)],
                        [_delta_cell(view.delta(task, name, a, b)) for a, b in pairs],
                        class_="regressed" if name in regressed else None))
-    return el("table", el("thead", head), el("tbody", body), class_="metrics")
+    skipped = el("p", "No value for any candidate (not shown): " + ", ".join(empty), class_="legend") if empty else None
+    return join(el("table", el("thead", head), el("tbody", body), class_="metrics"), skipped)
 
 
 def _errors_table(task: Mapping[str, Any], candidates: Sequence[str], role_map: Mapping[str, str]) -> Safe:
