@@ -150,8 +150,9 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
                     return log_traces(mlflow, run_id, result.records, aggregates, texts, task=task.name,
                                       candidate=result.name, role=result.role, limit=trace_limit, seed=settings.seed)
 
+                # model_id: the resolved id (a GGUF file name when the config has none), never null
                 result.mlflow_run_id = tracker.log_candidate(
-                    name, config={**model_cfg, "model_id": result.model_id, "role": result.role},  # resolved id, never null
+                    name, config={**model_cfg, "model_id": result.model_id, "role": result.role},
                     tags={**_candidate_tags(result, task, meta), **process_tags(str(run_dir))},
                     metrics=candidate_metrics(entry), table=sample_table(result.records, aggregates, texts),
                     artifacts=[result.records_path] if result.records_path else [],
