@@ -1,0 +1,72 @@
+"""One scoring path for every judge kind: the reward `rft-evals run` records for a sample equals, exactly,
+what the Lambda handler returns for it, and what `rft-evals reward invoke` returns on the exported rows
+(evals/export_rft.rft_record plus the answer); the judge is scripted on the loopback Bedrock server with
+replies that depend only on the request, so both paths get the same verdicts."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evals.cache import GenerationCache
+from evals.export_rft import rft_record
+from evals.providers.registry import ProviderContext
+from evals.reward_cli import main as reward_main
+from evals.runner import RunSettings, evaluate_candidate
+from metrics.reward.lambda_handler import build_judge, handle
+from _judge_scripts import preference_by_content, scale_by_content
+from _reward_helpers import DATA, ROOT, bundle_for, check_contract, load_task, verdict_by_content
+from fakes.bedrock_server import FakeBedrock, Script
+
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
+
+
+class Context:
+    def get_remaining_time_in_millis(self) -> int:
+        return 600_000
+
+
+@pytest.mark.parametrize("reward, responder, judge_metric", [
+    ("contract_review", verdict_by_content, "judge_grounding"),
+    ("contract_review_scale", scale_by_content, "judge_scale"),
+    ("contract_review_preference", preference_by_content, "judge_preference"),
+])
+def test_run_path_lambda_and_reward_invoke_agree_for_every_judge_kind(tmp_path, reward, responder, judge_metric):
+    task = load_task()
+    items = [dict(r) for r in task.select(task.load("test"), 12, 0)]
+    model_cfg = yaml.safe_load((ROOT / "conf/model/tfidf_baseline.yaml").read_text())
+    with FakeBedrock(Script(respond=responder)) as fake:
+        bundle = bundle_for(task, reward, endpoint_url=fake.url)
+        settings = RunSettings(bootstrap_resamples=10, run_dir=tmp_path, reward=bundle.reward,
+                               judge=build_judge(bundle))
+        with GenerationCache(tmp_path / "cache.sqlite") as cache:
+            records = evaluate_candidate(task, items, "tfidf_baseline", model_cfg,
+                                         context=ProviderContext(task, Path(DATA)), cache=cache,
+                                         settings=settings).records
+        recorded = {r.item_id: r.values["reward"] for r in records}
+        event = [{**rft_record(task, item), "messages": [*rft_record(task, item)["messages"],
+                                                         {"role": "assistant", "content": r.output}]}
+                 for item, r in zip(items, records, strict=True)]
+        results = handle(event, Context(), bundle, build_judge(bundle), log_stream=io.StringIO())
+        check_contract(results, event)
+        (tmp_path / "event.json").write_text(json.dumps(event))
+        bundle.write(tmp_path / "bundle.json")
+        code = reward_main(["invoke", "--event", str(tmp_path / "event.json"), "--bundle",
+                            str(tmp_path / "bundle.json"), "--out", str(tmp_path / "out.json")])
+        assert code == 0
+    invoked = json.loads((tmp_path / "out.json").read_text())
+    lambda_scores = {r["id"]: r["aggregate_reward_score"] for r in results}
+    assert lambda_scores == recorded  # exact float equality
+    assert {r["id"]: r["aggregate_reward_score"] for r in invoked} == recorded
+    def components(rows):  # the bundle file lists components in sorted order: compare as mappings
+        return [{m["name"]: (m["value"], m["type"]) for m in r["metrics_list"]} for r in rows]
+
+    assert components(invoked) == components(results)
+    judged = [r for r in records if not r.details["reward"]["neutral"] and not r.details["reward"]["gate"]]
+    assert judged, "no sample reached the judge: the test would prove nothing"
+    values = {c["value"] for r in judged for c in r.details["reward"]["components"] if c["name"] == judge_metric}
+    assert len(values) >= 2  # the scripted judge really varies, so equal floats mean the same verdicts
