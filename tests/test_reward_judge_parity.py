@@ -70,3 +70,33 @@ def test_run_path_lambda_and_reward_invoke_agree_for_every_judge_kind(tmp_path, 
     assert judged, "no sample reached the judge: the test would prove nothing"
     values = {c["value"] for r in judged for c in r.details["reward"]["components"] if c["name"] == judge_metric}
     assert len(values) >= 2  # the scripted judge really varies, so equal floats mean the same verdicts
+
+
+@pytest.mark.parametrize("reward, responder", [
+    ("contract_review", verdict_by_content),
+    ("contract_review_scale", scale_by_content),
+    ("contract_review_preference", preference_by_content),
+])
+def test_every_reward_runtime_agrees_for_every_judge_kind(reward, responder):
+    """Evaluation, the Lambda, TRL and verl (metrics/reward/runtimes.py) on the same answers and scripted
+    verdicts: identical scores and components, judge components included."""
+    from metrics.reward.runtimes import RUNTIMES, Answer
+
+    task = load_task()
+    rows = [r for r in task.rows("test") if r["gold"]][:3] + [r for r in task.rows("test") if not r["gold"]][:2]
+    answers = []
+    for row in rows:
+        gold = json.loads(task.render_gold(row))
+        for c in gold["comments"]:
+            c["rationale"] = "A different rationale for the same flag."
+        for tag, text in (("gold", task.render_gold(row)), ("restated", json.dumps(gold)),
+                          ("none", '{"comments": []}'), ("broken", '{"comments": [')):
+            answers.append(Answer(f"{row['id']}|{tag}", text, json.dumps(task.reference(row))))
+    with FakeBedrock(Script(respond=responder)) as fake:
+        bundle = bundle_for(task, reward, endpoint_url=fake.url)
+        scored = {name: run(bundle, answers) for name, run in RUNTIMES.items()}
+    baseline = scored["evaluation"]
+    for name, rows_scored in scored.items():
+        assert rows_scored == baseline, f"runtime {name} differs from evaluation"
+    judged = [s for s in baseline if not s.neutral and any(k.startswith("judge_") for k in s.components)]
+    assert len(judged) >= 5  # the judge really took part
