@@ -235,6 +235,7 @@ def _parse(data: Any, source: str) -> RewardConfig:
 def _check_judge(config: RewardConfig, source: str) -> None:
     """The `judge:` section is a judge config of one reward judge kind (metrics/reward/judge_kinds/: rubric,
     scale, preference; the format of conf/judge/*.yaml) that gives every score a component reads."""
+    from metrics.reward.calibration import calibration_bar
     from metrics.reward.judge_kinds import kind_name, reward_judge
 
     if kind_name(config.judge) == "rubric" and not isinstance(config.judge.get("criteria"), list):
@@ -243,6 +244,7 @@ def _check_judge(config: RewardConfig, source: str) -> None:
                      f"{list(config.criteria)}")
     try:
         judge = reward_judge(config.judge, source)
+        calibration_bar(config.judge, source)
     except ValueError as exc:
         raise RewardConfigError(str(exc)) from None
     missing = [c for c in config.criteria if c not in judge.criteria]
