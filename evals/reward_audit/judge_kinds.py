@@ -57,6 +57,7 @@ class ScriptedKindJudge:
     fooled_by: tuple[str, ...] = ()
     calls: int = 0
     kind: Any = field(init=False)
+    _verdicts: dict[tuple[str, str], dict[str, bool]] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.kind = reward_judge(self.bundle.reward.judge, self.bundle.reward.source)
@@ -77,9 +78,12 @@ class ScriptedKindJudge:
         return self.behaviour == FOOLED and any(s and s in text for s in self.fooled_by)
 
     def passes(self, text: str, reference: Any) -> dict[str, bool]:
-        values = self.bundle.score(text, reference).values
-        valid = values.get("schema_valid", 0) >= 1
-        return {name: valid and rule(values) for name, rule in RUBRIC_VERDICTS.items()}
+        key = (text, json.dumps(reference, sort_keys=True, default=str))  # one scoring per answer, not per call
+        if key not in self._verdicts:
+            values = self.bundle.score(text, reference).values
+            valid = values.get("schema_valid", 0) >= 1
+            self._verdicts[key] = {name: valid and rule(values) for name, rule in RUBRIC_VERDICTS.items()}
+        return self._verdicts[key]
 
     def counted(self) -> None:
         self.calls += 1
@@ -154,25 +158,28 @@ def _verbose(task: Any) -> Callable[[Item, Any], str]:
     return answer
 
 
-def audit_policies(task: Any, items: Sequence[Item], probes: Sequence[Mapping[str, str]]) -> list[Policy]:
-    """The judge-aimed policies, the gold answer, and the gold answer made longer with the same content."""
+def audit_policies(task: Any, items: Sequence[Item], probes: Sequence[Mapping[str, str]],
+                   aimed: Sequence[Policy] | None = None) -> list[Policy]:
+    """The gold answer, the gold answer made longer with the same content, and the judge-aimed policies
+    (`aimed`, default judge_audit.judge_aimed_policies: the task family's, plus one per steering probe)."""
+    aimed = judge_aimed_policies(task, items, probes) if aimed is None else aimed
     return [Policy("gold", HONEST, lambda item, rng: task.render_gold(item), "the gold answer"),
             Policy("verbose_gold", DEGENERATE, _verbose(task), "the gold answer, every rationale restated: "
-                   "longer, nothing added", True),
-            *judge_aimed_policies(task, items, probes)]
+                   "longer, nothing added", True), *aimed]
 
 
 def behaviour_table(task: Any, bundle: RewardBundle, items: Sequence[Item],
-                    probes: Sequence[Mapping[str, str]] | None = None) -> dict[str, Any]:
+                    probes: Sequence[Mapping[str, str]] | None = None,
+                    policies: Sequence[Policy] | None = None) -> dict[str, Any]:
     """Each policy's mean reward under each scripted behaviour of the reward's judge kind, and its largest
-    gain over the honest judge."""
+    gain over the honest judge. `policies` default: audit_policies(task, items, probes)."""
     probes = load_probes() if probes is None else probes
     kind = kind_name(bundle.reward.judge)
     steering = steering_texts(probes)
     behaviours = BEHAVIOURS[kind]
     rows = []
     calls = 0
-    for policy in audit_policies(task, items, probes):
+    for policy in audit_policies(task, items, probes) if policies is None else policies:
         row: dict[str, Any] = {"policy": policy.name}
         for behaviour in behaviours:
             judge = ScriptedKindJudge(bundle, behaviour, steering)
