@@ -100,3 +100,67 @@ def test_every_reward_runtime_agrees_for_every_judge_kind(reward, responder):
         assert rows_scored == baseline, f"runtime {name} differs from evaluation"
     judged = [s for s in baseline if not s.neutral and any(k.startswith("judge_") for k in s.components)]
     assert len(judged) >= 5  # the judge really took part
+
+
+_STUBBED_ZIP_RUN = """
+import json, re, sys
+from metrics.reward.lambda_handler import handle, load_state
+bundle, judge = load_state()
+class Stub:
+    asked = 0
+    def converse(self, **kw):
+        Stub.asked += 1
+        user = "".join(b["text"] for m in kw["messages"] for b in m["content"])
+        n = len(re.findall(r"^Comment \\d+: ", user, re.MULTILINE))
+        if bundle.reward.judge["kind"] == "scale":
+            dims = [d["name"] for d in bundle.reward.judge["dimensions"]]
+            text = json.dumps({"justification": "j", "scores": [{"comment": i + 1, **{d: 4 for d in dims}}
+                                                                 for i in range(n)]})
+        else:
+            text = json.dumps({"justification": "j", "winner": "A"})
+        return {"output": {"message": {"content": [{"text": text}]}}, "stopReason": "end_turn"}
+judge._client = Stub()
+class C:
+    def get_remaining_time_in_millis(self): return 60000
+out = handle(json.load(open(sys.argv[1])), C(), bundle, judge, log_stream=sys.stderr)
+heavy = sorted(m for m in ("numpy", "datasets", "mlflow", "hydra", "sklearn", "yaml", "tasks", "evals")
+               if m in sys.modules)
+print(json.dumps({"results": out, "heavy": heavy, "asked": Stub.asked}))
+"""
+
+
+@pytest.mark.parametrize("reward, judge_metric, expected", [
+    ("contract_review_scale", "judge_scale", 0.75),  # every comment 4 on every dimension: (4 - 1) / 4
+    ("contract_review_preference", "judge_preference", 0.5),  # "A" in both orders: a split
+])
+def test_scale_and_preference_rewards_build_into_the_lambda_zip(tmp_path, reward, judge_metric, expected):
+    """The zip alone (metrics/ and the bundle; a stub for Bedrock) scores exported rows with the judge kind,
+    without a heavy import."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    out = tmp_path / "reward.zip"
+    env = {**os.environ, "RFT_DATA_DIR": DATA, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(["bash", str(ROOT / "scripts/build_lambda.sh"), "--reward", reward, "--out", str(out)],
+                   check=True, cwd=ROOT, env=env, capture_output=True, text=True)
+    code = tmp_path / "code"
+    zipfile.ZipFile(out).extractall(code)
+    assert (code / "metrics/reward/judge_kinds/__init__.py").exists()
+    task = load_task()
+    rows = [r for r in task.rows("test") if r["gold"]][:2]
+    event = [{**rft_record(task, r), "messages": [*task.messages(r), {"role": "assistant",
+                                                                         "content": task.render_gold(r)}]}
+             for r in rows]
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    result = subprocess.run([sys.executable, "-c", _STUBBED_ZIP_RUN, str(tmp_path / "event.json")],
+                            capture_output=True, text=True, cwd=code,
+                            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(code),
+                                 "AWS_DEFAULT_REGION": "us-east-1"})
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert payload["heavy"] == [] and payload["asked"] == len(rows) * (2 if judge_metric == "judge_preference" else 1)
+    for r in payload["results"]:
+        metrics = {m["name"]: m["value"] for m in r["metrics_list"]}
+        assert metrics["neutral"] == 0.0 and metrics[judge_metric] == expected
