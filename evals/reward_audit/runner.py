@@ -97,7 +97,8 @@ def build_audit(task_cfg: Mapping[str, Any], reward: Any, *, limit: int | None =
 
     task = build_task(task_cfg, data_root=data_root)
     bundle = audit_bundle(task, reward)
-    dataset = task.load(getattr(task.config, "split", "test"))
+    split = str(task_cfg.get("split") or getattr(getattr(task, "config", None), "split", None) or "test")
+    dataset = task.load(split)
     if limit is not None and hasattr(task, "select"):
         dataset = task.select(dataset, limit, seed)
     return task, bundle, [dict(row) for row in dataset]
