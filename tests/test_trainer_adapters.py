@@ -121,3 +121,33 @@ def test_adapters_import_no_torch_trl_verl_or_numpy():
             " 'tasks') if m in sys.modules)))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert json.loads(out.stdout) == []
+
+
+def test_export_trl_and_verl_hold_what_the_adapters_read(task, tmp_path, capsys):
+    import datasets
+    import pyarrow.parquet as pq
+
+    from evals.export_rft import export
+    from metrics.reward.runtimes import Answer, RUNTIMES
+
+    items = [dict(r) for r in task.select(task.load("test"), 12, 0)]
+    assert export(task, "test", tmp_path / "trl", limit=12, fmt="trl") == 12
+    assert export(task, "test", tmp_path / "v.parquet", limit=12, fmt="verl") == 12
+    trl = datasets.load_from_disk(str(tmp_path / "trl"))
+    verl_rows = pq.read_table(tmp_path / "v.parquet").to_pylist()
+    assert set(trl.column_names) == {"id", "task", "prompt", "reference_answer"}
+    assert set(verl_rows[0]) == {"data_source", "prompt", "ability", "reward_model", "extra_info"}
+    for item, row, vrow in zip(items, trl, verl_rows, strict=True):
+        assert row["prompt"] == task.messages(item) == vrow["prompt"]
+        assert reference_from(row) == task.reference(item) == reference_from(vrow)
+        assert vrow["data_source"] == "unfair_tos" and vrow["extra_info"]["id"] == row["id"] == str(item["id"])
+    bundle = build_bundle(task, load_reward_config("unfair_tos_deterministic"))
+    answers = [Answer(r["id"], task.render_gold(i), r["reference_answer"]) for i, r in zip(items, trl, strict=True)]
+    assert RUNTIMES["trl"](bundle, answers) == RUNTIMES["lambda"](bundle, answers)
+
+
+def test_export_rejects_an_unknown_format(tmp_path, capsys):
+    from evals.cli import main
+
+    assert main(["export-rft", "task=unfair_tos", "format=csv", f"out={tmp_path / 'x'}"]) == 2
+    assert "format='csv' is not known" in capsys.readouterr().err
