@@ -21,7 +21,10 @@ from fakes.bedrock_server import FakeBedrock, Script, reply
 
 pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 
-DETERMINISTIC_SHARE = 0.65  # the formulas of both configs: 0.35 * judge + the rest at 1.0 for a gold-like answer
+def gold_like(judge: float) -> float:
+    """The reward of an answer the deterministic checks score as gold (review credit, length and language at
+    1.0), by the formula of both configs: 0.9 * review * (0.75 + 0.25 * judge) + 0.05 + 0.05."""
+    return 0.9 * (0.75 + 0.25 * judge) + 0.05 + 0.05
 
 
 class Context:
@@ -99,7 +102,7 @@ def test_scale_reward_equals_the_hand_computed_mapping(task, risky, clean):
         assert metrics["judge_scale"] == pytest.approx(overall, abs=1e-12)
         assert metrics["judge_grounding"] == pytest.approx(grounding, abs=1e-12)
         assert (metrics["judge_consistency"], metrics["judge_actionable"]) == (consistency, actionability)
-        assert result["aggregate_reward_score"] == pytest.approx(DETERMINISTIC_SHARE + 0.35 * overall, abs=1e-12)
+        assert result["aggregate_reward_score"] == pytest.approx(gold_like(overall), abs=1e-12)
         assert metrics["neutral"] == 0.0
     assert _metrics(results[-1])["judge_scale"] == 0.5
     assert log["errors"] == {} and log["neutral"] == 0
@@ -178,7 +181,7 @@ def test_preference_reward_from_both_orders(task, risky, rule, preference, consi
     assert all(task.render_gold(row) in (pair[0] + pair[1]) for pair in shown)
     metrics = _metrics(results[0])
     assert (metrics["judge_preference"], metrics["judge_position_consistency"]) == (preference, consistent)
-    assert results[0]["aggregate_reward_score"] == pytest.approx(DETERMINISTIC_SHARE + 0.35 * preference, abs=1e-12)
+    assert results[0]["aggregate_reward_score"] == pytest.approx(gold_like(preference), abs=1e-12)
     assert log["errors"] == {}
 
 
