@@ -115,6 +115,9 @@ def test_a_reward_below_its_bar_is_refused_naming_the_figure(scale_run, aws, cap
     code = reward_main(["bundle", "--reward", str(reward_file), "--out", str(out), "--data-root", str(DATA)])
     assert code == 2 and not out.exists()
     assert f"below min_accuracy {too_high:g}" in capsys.readouterr().err
+    # so does the audit, before it scores anything
+    assert reward_main(["audit", "task=contract_review", f"reward={reward_file}", "limit=2"]) == 2
+    assert f"below min_accuracy {too_high:g}" in capsys.readouterr().err
     reward_file.write_text(yaml.safe_dump(_reward({**bar, "min_accuracy": 0.0}).to_dict()))
     assert reward_main(["bundle", "--reward", str(reward_file), "--out", str(out), "--data-root", str(DATA)]) == 0
     assert out.exists() and "calibrated" in capsys.readouterr().out
