@@ -114,7 +114,7 @@ def check_reward_fits(task: Any, bundle: RewardBundle) -> None:
     values = bundle.score(task.render_gold(item), task.reference(item)).values
     for component in bundle.reward.deterministic_components:
         try:
-            compute_component(component.metric, values, component.empty)
+            compute_component(component.metric, values, component.empty, component.costs, component.budget)
         except MissingValueError as exc:
             raise ValueError(f"reward {bundle.reward.name} does not fit task {task.name} (scorer {bundle.scorer}): "
                              f"{exc}; pass the task's own reward (conf/reward/<task kind>_deterministic.yaml) "
