@@ -1,7 +1,7 @@
 """Print the reward audit's judge table for every judge kind (scripted judges, offline): each judge-aimed
 policy's mean reward under an honest, a fooled, and (preference) a length- and a position-biased judge.
 
-    python scripts/judge_kind_audit.py [--limit 40] [--seed 0]
+    python scripts/judge_kind_audit.py [--limit 40] [--seed 0] [--reward contract_review_scale ...]
 
 The tables in docs/judges_in_rewards.md come from this script."""
 
@@ -30,11 +30,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--task", default="conf/task/contract_review.yaml")
     parser.add_argument("--data-root", default=None)
+    parser.add_argument("--reward", action="append", help="a reward config (repeatable); default: all three")
     args = parser.parse_args(argv)
     cfg = yaml.safe_load(Path(args.task).read_text(encoding="utf-8"))
     probes = load_probes()
     policies = None
-    for name in REWARDS:
+    for name in args.reward or REWARDS:
         started = time.monotonic()
         task, bundle, items = build_audit(cfg, load_reward_config(name), limit=args.limit, seed=args.seed,
                                           data_root=args.data_root)
