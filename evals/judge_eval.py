@@ -6,7 +6,12 @@ consistency, tie rate.
 data=contract_review: windows of the task answered by several synthetic responses (the gold answer, no
 comments, a wrong action, a fabricated quote, empty); the verdict each rubric criterion should give is
 implied by the gold labels through the deterministic metrics; reported: Cohen's kappa, precision and
-recall of "fail", accuracy; plus the steering probes' flip rate.
+recall of "fail", accuracy; plus the steering probes' flip rate. A scale (1-5) judge is measured the same
+way: a dimension passes when its mean over the comments is at least 3 ((mean - 1) / 4 >= 0.5), and
+`ranking_accuracy` is the share of (window, flawed variant) the gold answer out-scores.
+Every kind also reports pooled `accuracy` and `kappa` (rubric and scale: over every criterion and response;
+pairwise: over pairs, an unread verdict or a tie counting as wrong): the figures a reward's calibration bar
+reads (evals/judge_calibration.py).
 Both: self-consistency over `repeats`, parse-error and re-ask rates, cost per 1,000 verdicts. Report in the
 run folder (report.json, report.md) and MLflow (one nested run per judge variant)."""
 
@@ -19,7 +24,7 @@ import random
 import re
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +44,9 @@ from evals.statistics import estimate_all
 from evals.run_resources import open_run
 from evals.user_errors import exit_on_user_error
 from metrics.judges.rubric import FAIL, PASS, labels_of
+from metrics.judges.scale import HIGH, LOW
 from metrics.judges.types import JudgeSample
+from metrics.types import SampleScore
 from tasks.data_root import require
 from tasks.registry import build_task
 from evals.conf_dir import conf_dir
@@ -127,10 +134,22 @@ def pairwise_report(run: JudgeRun, samples: Sequence[JudgeSample]) -> dict[str, 
         figures[f"accuracy/{name}"] = _rate([r["correct"] for r in chosen])
         figures[f"n/{name}"] = float(len(chosen))
         if name == "all":
+            figures["accuracy"] = figures["accuracy/all"]
+            figures["kappa"] = pair_kappa([r["gold"] for r in chosen], [r["winner"] for r in chosen])
             figures["position_consistency"] = _rate([r["consistent"] for r in read])
             figures["tie_rate"] = _rate([r["tie"] for r in read])
             figures["unread_rate"] = _rate([float(r["winner"] is None) for r in chosen])
     return {"figures": figures, "rows": rows}
+
+
+def pair_kappa(gold: Sequence[str], winners: Sequence[str | None]) -> float:
+    """Cohen's kappa of the judge's winner (A, B, or tie/unread as a third label) against the gold winner."""
+    from sklearn.metrics import cohen_kappa_score
+
+    judged = [w if w in ("A", "B") else "other" for w in winners]
+    if not gold or (len(set(gold)) == 1 and set(gold) == set(judged)):
+        return math.nan
+    return float(cohen_kappa_score(list(gold), judged, labels=["A", "B", "other"]))
 
 
 def pair_self_consistency(run: JudgeRun) -> float:
@@ -238,42 +257,76 @@ def agreement(gold: Sequence[str], judged: Sequence[str]) -> dict[str, float]:
             "accuracy": _rate([float(g == j) for g, j in zip(gold, judged, strict=True)]), "n": float(len(gold))}
 
 
+def scale_labels(score: SampleScore) -> dict[str, str]:
+    """dimension -> "pass" when its mean 1-5 score over the comments maps to at least 0.5 (mean >= 3), else
+    "fail"; nothing for a response without judged comments (the scale judge has nothing to score)."""
+    comments = score.values.get("judge_scale_comments") or 0.0
+    out = {}
+    for key, total in score.values.items():
+        if comments and key.startswith("judge_scale/") and key.endswith("_sum"):
+            mean = total / comments
+            out[key[len("judge_scale/"):-len("_sum")]] = PASS if (mean - LOW) / (HIGH - LOW) >= 0.5 else FAIL
+    return out
+
+
+LABELS: dict[str, Callable[[SampleScore], dict[str, str]]] = {"rubric": labels_of, "scale": scale_labels}
+
+
+def ranking_accuracy(run: JudgeRun, samples: Sequence[JudgeSample]) -> float:
+    """Share of (window, flawed variant) whose judge_score is strictly below the gold variant's."""
+    scores = {j.sample_id: j.score.values.get("judge_score") for j in run.judged if j.repeat == 0}
+    wins = []
+    for sample in samples:
+        item_id, _, variant = sample.id.rpartition("|")
+        gold = scores.get(f"{item_id}|gold")
+        if variant != "gold" and gold is not None and scores.get(sample.id) is not None:
+            wins.append(float(gold > scores[sample.id]))
+    return _rate(wins)
+
+
 def rubric_report(run: JudgeRun, samples: Sequence[JudgeSample], implied: Mapping[str, dict[str, str]],
-                  criteria: Sequence[str]) -> dict[str, Any]:
+                  criteria: Sequence[str], labels: Callable[[SampleScore], dict[str, str]] = labels_of
+                  ) -> dict[str, Any]:
     scores = {j.sample_id: j.score for j in run.judged if j.repeat == 0}
     figures: dict[str, float] = {}
     rows = []
     for sample in samples:
         if sample.id not in implied:
             continue
-        judged = labels_of(scores[sample.id])
+        judged = labels(scores[sample.id])
         rows.append({"id": sample.id, "implied": implied[sample.id], "judged": judged,
                      "parse_error": scores[sample.id].values.get("judge_parse_error")})
+    pooled: list[tuple[str, str]] = []
     for criterion in criteria:
         pairs = [(r["implied"][criterion], r["judged"][criterion]) for r in rows
                  if criterion in r["judged"] and criterion in r["implied"]]
+        pooled += pairs
         stats = agreement([g for g, _ in pairs], [j for _, j in pairs])
         figures.update({f"{k}/{criterion}": v for k, v in stats.items()})
         figures[f"pass_rate/{criterion}"] = _rate([float(j == PASS) for _, j in pairs])
+    overall = agreement([g for g, _ in pooled], [j for _, j in pooled])
+    figures.update({"accuracy": overall["accuracy"], "kappa": overall["kappa"], "n": overall["n"]})
     return {"figures": figures, "rows": rows}
 
 
-def rubric_self_consistency(run: JudgeRun, criteria: Sequence[str]) -> dict[str, float]:
+def rubric_self_consistency(run: JudgeRun, criteria: Sequence[str],
+                            labels: Callable[[SampleScore], dict[str, str]] = labels_of) -> dict[str, float]:
     out = {}
     groups = run.by_repeat()
     for criterion in criteria:
         agree = []
         for scores in groups.values():
-            labels = [labels_of(s).get(criterion) for s in scores]
-            if len(labels) > 1 and None not in labels:
-                agree.append(float(len(set(labels)) == 1))
+            seen = [labels(s).get(criterion) for s in scores]
+            if len(seen) > 1 and None not in seen:
+                agree.append(float(len(set(seen)) == 1))
         out[f"self_consistency/{criterion}"] = _rate(agree)
     return out
 
 
-def flip_rate(run: JudgeRun, criteria: Sequence[str]) -> dict[str, float]:
+def flip_rate(run: JudgeRun, criteria: Sequence[str],
+              labels: Callable[[SampleScore], dict[str, str]] = labels_of) -> dict[str, float]:
     """Share of (probe response, criterion) where the judge failed the clean review and passes the probed one."""
-    scores = {j.sample_id: labels_of(j.score) for j in run.judged if j.repeat == 0}
+    scores = {j.sample_id: labels(j.score) for j in run.judged if j.repeat == 0}
     flips, counted, by_kind = 0, 0, {}
     for sample_id, labels in scores.items():
         probe_id, placement, item_id = (sample_id.split("|") + ["", ""])[:3]
@@ -321,9 +374,11 @@ def evaluate_variant(judge_cfg: Mapping[str, Any], config: Mapping[str, Any], *,
         report = pairwise_report(run, samples)
         report["figures"]["self_consistency"] = pair_self_consistency(run)
     elif data == "contract_review":
-        if kind != "rubric":
+        if kind not in LABELS:
             raise ValueError(f"judge {name!r} is a {kind} judge; data=contract_review measures rubric criteria "
-                             "(judge=contract_review_rubric or contract_review_rubric_gpt_oss)")
+                             "and scale dimensions (judge=contract_review_rubric, contract_review_scale, or their "
+                             "gpt_oss variants)")
+        labels = LABELS[kind]
         task = build_task(config["task"], data_root=root)
         items = contract_items(task, int(config.get("limit") or 2), seed)
         samples, implied = [], {}
@@ -332,18 +387,20 @@ def evaluate_variant(judge_cfg: Mapping[str, Any], config: Mapping[str, Any], *,
                 sample = task_sample(task, item, text, f"{item['id']}|{variant}")
                 samples.append(sample)
                 implied[sample.id] = _implied(task.score(text, task.reference(item)).values, bool(item["gold"]))
-        criteria = [c["name"] for c in judge_cfg["criteria"]]
+        criteria = [c["name"] for c in judge_cfg["criteria" if kind == "rubric" else "dimensions"]]
         console.print(f"judge [bold]{name}[/bold]: {len(samples)} responses on {len(items)} windows "
                       f"x {repeats} repeats")
         run = run_judge(judge_cfg, samples, cache=cache, context=context, repeats=repeats, progress=name)
-        report = rubric_report(run, samples, implied, criteria)
-        report["figures"].update(rubric_self_consistency(run, criteria))
+        report = rubric_report(run, samples, implied, criteria, labels)
+        report["figures"].update(rubric_self_consistency(run, criteria, labels))
+        if kind == "scale":
+            report["figures"]["ranking_accuracy"] = ranking_accuracy(run, samples)
         if config.get("probes", True):
             path = Path(config.get("probes_path") or DEFAULT_PROBES)
             probes = probe_samples(task, items[0], load_probes(path))
             probe_run = run_judge(judge_cfg, probes, cache=cache, context=context, repeats=1, progress=f"{name} probes")
-            report["figures"].update(flip_rate(probe_run, criteria))
-            report["probe_rows"] = [{"id": j.sample_id, "judged": labels_of(j.score)} for j in probe_run.judged]
+            report["figures"].update(flip_rate(probe_run, criteria, labels))
+            report["probe_rows"] = [{"id": j.sample_id, "judged": labels(j.score)} for j in probe_run.judged]
             run.usage.calls += probe_run.usage.calls  # one usage figure per variant
             run.usage.input_tokens += probe_run.usage.input_tokens
             run.usage.output_tokens += probe_run.usage.output_tokens
@@ -356,7 +413,8 @@ def evaluate_variant(judge_cfg: Mapping[str, Any], config: Mapping[str, Any], *,
     estimates = estimate_all(run.judge.aggregates(), [s.values for s in run.scores()],
                              resamples=int(config["bootstrap"]["resamples"]), seed=seed)
     report["figures"].update(_common(run))
-    report.update({"name": name, "model_id": run.model_id, "provider": judge_cfg["model"].get("provider"),
+    report.update({"name": name, "kind": kind, "data": data, "model_id": run.model_id,
+                   "provider": judge_cfg["model"].get("provider"),
                    "template_hash": run.template_hash, "repeats": repeats,
                    "estimates": [e.as_dict() for e in estimates]})
     return report

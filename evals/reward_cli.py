@@ -156,7 +156,12 @@ def invoke(event: Any, bundle: RewardBundle, timeout_s: float = LAMBDA_TIMEOUT_S
 
 
 def _cmd_bundle(args: argparse.Namespace) -> int:
+    from evals.judge_calibration import check_calibration
+
     bundle = bundle_from_configs(args.task, args.reward, args.data_root)
+    calibrated = check_calibration(bundle.reward)  # a judge below its judge.calibration bar is refused here
+    if calibrated is not None:
+        print(calibrated.summary())
     path = bundle.write(args.out)
     print(f"reward bundle for task {bundle.task}, reward {bundle.reward.name} -> {path}")
     return 0

@@ -177,8 +177,9 @@ def test_dataset_columns_and_reference(task):
     assert {item["doc"] for item in items} == set(task.fold.test)
     item = next(item for item in items if item["gold"])
     ref = task.reference(item)
-    assert ref == {"sentences": item["sentences"], "gold": item["gold"], "fair": item["fair"]}
-    assert ref == item["reference"]
+    assert ref == {"sentences": item["sentences"], "gold": item["gold"], "fair": item["fair"],
+                   "gold_answer": task.render_gold(item)}
+    assert {k: v for k, v in ref.items() if k != "gold_answer"} == item["reference"]
     assert item["document"] == "\n".join(item["sentences"])
 
 

@@ -91,7 +91,11 @@ def test_reward_judge_is_the_production_rubric():
     ({"model_id": "m", "criteria": {"c": "passes"}}, "list of"),  # the old name -> text mapping
     ({"model_id": "m", "criteria": [{"name": "other", "question": "q?"}]}, r"\['c'\] are used"),
     ({"model_id": "m", "criteria": [{"name": "c"}]}, "needs a `question`"),
-    ({"model_id": "m", "kind": "pairwise", "criteria": [{"name": "c", "question": "q?"}]}, "kind: rubric"),
+    # a preference judge gives `preference` and `position_consistency`, not rubric criteria
+    ({"model_id": "m", "kind": "pairwise", "criteria": [{"name": "c", "question": "q?"}]},
+     r"the preference judge gives only \['preference', 'position_consistency'\]"),
+    ({"model_id": "m", "kind": "elo", "criteria": [{"name": "c", "question": "q?"}]}, "not a reward judge kind"),
+    ({"model_id": "m", "kind": "scale", "dimensions": [{"name": "c"}]}, "needs an identifier `name` and a `question`"),
     ({"model_id": "m", "mode": "sometimes", "criteria": [{"name": "c", "question": "q?"}]}, "mode"),
 ])
 def test_bad_judge_sections_are_rejected(judge, fragment):

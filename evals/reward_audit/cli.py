@@ -111,6 +111,11 @@ def run(args: AuditArgs, stream: Any = None) -> int:
 
     out = stream or sys.stdout
     reward = load_reward_config(args.reward)
+    from evals.judge_calibration import check_calibration
+
+    calibrated = check_calibration(reward)  # a judge below its judge.calibration bar is refused (exit 2)
+    if calibrated is not None:
+        print(calibrated.summary(), file=sys.stderr)
     task, bundle, items = runner.build_audit(task_config(args), reward, limit=args.limit, seed=args.seed,
                                              data_root=args.data_root)
     runs = recorded_answers(args.runs, args.tracking) if args.runs else None
@@ -125,6 +130,9 @@ def run(args: AuditArgs, stream: Any = None) -> int:
         margins = result.gate.margins
         result.judge = judge_section(task, bundle, items, seed=args.seed,
                                      weakest_honest=margins.weakest_honest_reward if margins else float("nan"))
+        from evals.reward_audit.judge_kinds import behaviour_table
+
+        result.judge["by_behaviour"] = behaviour_table(task, bundle, items)
     result.settings = {"limit": args.limit, "seed": args.seed, "runs": args.runs}
     json_path, md_path = report.write(result, args.out / f"{bundle.task}-{reward.name}")
     if args.tracking != "none":

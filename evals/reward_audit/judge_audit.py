@@ -69,8 +69,20 @@ JUDGES: dict[str, Callable[[RewardBundle, tuple[str, ...]], Any]] = {
 }
 
 
+def _kind_judges() -> None:
+    """The scale and preference kinds: scripted transports behind the reward's own judge code
+    (evals/reward_audit/judge_kinds.py)."""
+    from evals.reward_audit import judge_kinds
+
+    JUDGES.setdefault("scale", judge_kinds.scripted)
+    JUDGES.setdefault("preference", judge_kinds.scripted)
+
+
 def scripted_judge(bundle: RewardBundle, fooled_by: Sequence[str] = ()) -> Any:
-    kind = str(bundle.reward.judge.get("kind") or "rubric")
+    from metrics.reward.judge_kinds import kind_name
+
+    _kind_judges()
+    kind = kind_name(bundle.reward.judge)
     if kind not in JUDGES:
         raise ValueError(f"the audit has no scripted judge of kind {kind!r}; known: {sorted(JUDGES)}")
     return JUDGES[kind](bundle, tuple(fooled_by))

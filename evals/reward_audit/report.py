@@ -86,6 +86,10 @@ def to_markdown(result: AuditResult, extra_metrics: tuple[str, ...] = ()) -> str
                   "judged honestly |", "|---|---|---|"]
         for row in result.judge.get("policies", []):
             lines.append(f"| {row['policy']} | {_f(row['reward'])} | {_f(row['gain'])} |")
+        if result.judge.get("by_behaviour"):  # every judge behaviour of the reward's kind (judge_kinds.py)
+            from evals.reward_audit.judge_kinds import to_markdown as behaviour_markdown
+
+            lines += ["", *behaviour_markdown(result.judge["by_behaviour"])]
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@ Lambda (lambda_handler.py) and evaluation (`rft-evals run`). Standard library on
 bedrock_judge.py, imported when a judge is configured.
 
     config = RewardConfig.from_mapping(data, source)          # config.py (formula.py for `formula:`)
+    reward_judge(config.judge) -> rubric | scale | preference  # judge_kinds/: the judge a reward reads
     needs_judge(values, errors, config) -> bool                # compute.py: gates run before any judge call
     compute_reward(values, errors, judge_scores, judge_error, config) -> RewardResult
     reward_for_sample(output_text, reference, score, config, judge) -> (SampleScore, RewardResult)  # run path

@@ -3,8 +3,9 @@
 botocore's own retries are off; this client retries ThrottlingException, ModelNotReady, 5xx, model timeouts
 and connection failures itself, with exponential backoff and full jitter, and never sleeps past the
 caller's deadline (the Lambda must answer before it is killed). Anything else fails the call at once.
-The prompt, the verdict parsing and the one re-ask of an unreadable verdict are the rubric judge's
-(metrics/judges/rubric.py, through rubric_adapter.py): this module is only the transport."""
+The prompt, the verdict parsing, the one re-ask of an unreadable verdict and the scores are the judge kind's
+(metrics/reward/judge_kinds/: rubric, scale or preference, each the production judge of metrics/judges/):
+this module is only the transport."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from metrics.errors import ClassifiedError, ErrorKind
-from metrics.reward import rubric_adapter
 from metrics.judges.types import JudgeRequest
 from metrics.reward.judge import JudgeFailure, JudgeSettings, document_of
+from metrics.reward.judge_kinds import reward_judge
 
 # ClientError code -> (kind, retryable)
 CLIENT_ERRORS: dict[str, tuple[ErrorKind, bool]] = {
@@ -89,9 +90,9 @@ class BedrockJudgeClient:
     def __init__(self, settings: JudgeSettings, reference_text: str, client: Any = None,
                  rng: random.Random | None = None, sleep: Callable[[float], None] = time.sleep):
         self.settings = settings
-        self.judge = rubric_adapter.rubric_judge(settings.rubric)
-        self.criteria = tuple(c.name for c in self.judge.criteria)
-        self._part_judges = rubric_adapter.part_judges(self.judge)
+        self.kind = reward_judge(settings.rubric)
+        self.judge = self.kind.judge  # the production judge (metrics/judges/), sans-I/O
+        self.criteria = self.kind.criteria
         self.reference_text = reference_text
         self._client = client
         self._client_lock = threading.Lock()
@@ -107,7 +108,7 @@ class BedrockJudgeClient:
             return self._client
 
     def parts_for(self, criteria: tuple[str, ...]) -> tuple[str, ...]:
-        return rubric_adapter.parts_for(self.judge, criteria)
+        return self.kind.parts_for(criteria)
 
     def _backoff(self, attempt: int, deadline: float | None) -> bool:
         """Sleep before retry number `attempt` (0 first); False when the deadline leaves no time for it."""
@@ -141,20 +142,8 @@ class BedrockJudgeClient:
 
     def score_part(self, part: str, output_text: str, reference: Any, document: str,
                    deadline: float | None = None) -> dict[str, float]:
-        judge = self._part_judges.get(part)
-        if judge is None:
-            raise JudgeFailure(ClassifiedError(ErrorKind.INPUT, f"unknown judge part {part!r}; the rubric judge "
-                                               f"(mode {self.judge.mode}) plans {sorted(self._part_judges)}", "judge"))
-        request, decided = rubric_adapter.plan(judge, part, output_text, document, self.reference_text)
-        if request is None:
-            return rubric_adapter.scores(part, decided)
-        text, stop = self.send(request, deadline)
-        verdict = rubric_adapter.parse(judge, request, text, stop)
-        if rubric_adapter.needs_reask(judge, verdict):  # one second chance, as the harness gives
-            again = rubric_adapter.reask(judge, request, text, verdict, stop)
-            text, stop = self.send(again, deadline)
-            verdict = rubric_adapter.parse(judge, again, text, stop)
-        return rubric_adapter.scores(part, verdict)
+        return self.kind.score_part(part, output_text, reference, document, self.reference_text,
+                                    lambda request: self.send(request, deadline))
 
     def score(self, output_text: str, reference: Any, document: str | None = None) -> dict[str, float]:
         doc = document_of(reference) if document is None else document

@@ -292,19 +292,23 @@ def _parse(data: Any, source: str) -> RewardConfig:
 
 
 def _check_judge(config: RewardConfig, source: str) -> None:
-    """The `judge:` section is a rubric judge config (metrics/judges/config.py's format) that defines every
-    criterion a component reads."""
-    from metrics.reward.rubric_adapter import rubric_judge
+    """The `judge:` section is a judge config of one reward judge kind (metrics/reward/judge_kinds/: rubric,
+    scale, preference; the format of conf/judge/*.yaml) that gives every score a component reads."""
+    from metrics.reward.calibration import calibration_bar
+    from metrics.reward.judge_kinds import kind_name, reward_judge
 
-    if not isinstance(config.judge.get("criteria"), list):
+    if kind_name(config.judge) == "rubric" and not isinstance(config.judge.get("criteria"), list):
         raise _error(source, "judge.criteria", "judge components need their criteria defined here, as a list of "
                      "{name, question, passes, fails} (the format of conf/judge/*.yaml); missing for "
                      f"{list(config.criteria)}")
     try:
-        judge = rubric_judge(config.judge, source)
+        judge = reward_judge(config.judge, source)
+        calibration_bar(config.judge, source)
     except ValueError as exc:
         raise RewardConfigError(str(exc)) from None
-    defined = {c.name for c in judge.criteria}
-    missing = [c for c in config.criteria if c not in defined]
+    missing = [c for c in config.criteria if c not in judge.criteria]
     if missing:
-        raise _error(source, "judge.criteria", f"criteria {missing} are used by components but not defined")
+        what = "criteria" if judge.kind == "rubric" else "scores"
+        raise _error(source, "judge.criteria" if judge.kind == "rubric" else "components",
+                     f"{what} {missing} are used by components but the {judge.kind} judge gives only "
+                     f"{list(judge.criteria)}")

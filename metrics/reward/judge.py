@@ -2,8 +2,9 @@
 answer, or a classified error. The Lambda uses the Bedrock client (metrics/reward/bedrock_judge.py); tests
 and `rft-evals run` may pass any object with these methods.
 
-The unit of work is a judge *part*: one call of the rubric judge (metrics/judges/rubric.py), which decides
-one criterion (`mode: per_criterion`) or all of them (`mode: all`)."""
+The unit of work is a judge *part*: what the judge kind (metrics/reward/judge_kinds/) runs as one unit: one
+rubric call deciding one criterion (`mode: per_criterion`) or all of them (`mode: all`), one scale call, or
+the two orders of one preference comparison."""
 
 from __future__ import annotations
 
@@ -73,8 +74,9 @@ def checked_scores(part: str, values: Any) -> dict[str, float]:
 @dataclass(frozen=True)
 class JudgeSettings:
     """The `judge:` section of a reward config: the transport (model, retries, timeouts, concurrency) and,
-    in `rubric`, the whole section as the rubric judge config metrics/judges/config.py reads (kind, mode,
-    criteria with name/question/passes/fails, max_tokens, temperature, instructions, ...)."""
+    in `rubric` (a historical name), the whole section as the judge config of its kind
+    (metrics/reward/judge_kinds/: rubric criteria, scale dimensions or a preference judge; max_tokens,
+    temperature, instructions, ...)."""
 
     model_id: str
     rubric: Mapping[str, Any]

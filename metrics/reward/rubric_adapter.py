@@ -1,7 +1,8 @@
 """The bridge from the reward to the production rubric judge (metrics/judges/rubric.py): the reward's judge
 prompt, verdict parsing and re-ask ARE RubricJudge's, so the reward and `rft-evals judge-eval` / `run
 judge=...` cannot drift apart. This module only maps a part's verdict to scores (pass 1.0, fail 0.0) and an
-unreadable verdict to a JudgeFailure (judge_parse_error, hence the neutral reward). Standard library only."""
+unreadable verdict to a JudgeFailure (judge_parse_error, hence the neutral reward). It serves the rubric kind
+of metrics/reward/judge_kinds/ (scale and preference are kinds of their own there). Standard library only."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ def rubric_judge(config: Mapping[str, Any], source: str = "<reward config>") -> 
     """The rubric judge of a reward config's `judge:` section; raises ValueError naming the key."""
     kind = config.get("kind", "rubric")
     if kind != "rubric":
-        raise ValueError(f"{source}: key judge.kind: the reward reads pass/fail criteria, so the judge must be "
-                         f"kind: rubric, got {kind!r}")
+        raise ValueError(f"{source}: key judge.kind: a rubric judge reads pass/fail criteria; got kind {kind!r} "
+                         "(scale and preference judges: metrics/reward/judge_kinds/)")
     criteria = config.get("criteria")
     if not isinstance(criteria, list) or not all(isinstance(c, Mapping) for c in criteria):
         raise ValueError(f"{source}: key judge.criteria: must be a list of {{name, question, passes, fails}} "

@@ -154,8 +154,11 @@ class CommentReviewTask(Generic[Config, Book]):
 
     # -- gold and scoring --------------------------------------------------------------------------
     def reference(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """What the scorer and the reward read: the window, its gold and fair tags, and the gold answer as the
+        task renders it (`gold_answer`: what a preference-judge reward compares the policy's answer with;
+        the scorers ignore it)."""
         return {"sentences": list(item["sentences"]), "gold": [dict(g) for g in item["gold"]],
-                "fair": [dict(f) for f in item["fair"]]}
+                "fair": [dict(f) for f in item["fair"]], "gold_answer": self.render_gold(item)}
 
     def render_sentence_flags(self, item: Mapping[str, Any], flags: Sequence[tuple[int, str, str]]) -> str:
         """The JSON answer flagging whole sentences: (sentence index in the window, risk id, assessment id)."""
