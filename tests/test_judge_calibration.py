@@ -17,11 +17,11 @@ from hydra import compose, initialize_config_dir
 from evals.judge_calibration import CalibrationError, check_calibration, find_report
 from evals.reward_cli import main as reward_main
 from metrics.reward.config import RewardConfig, RewardConfigError
+from _data import DATA
 from _judge_scripts import comment_count, scale_reply, user_text
 from fakes.bedrock_server import FakeBedrock, Script, reply
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("RFT_DATA_DIR", "/work/shared/data"))
 DIMENSIONS = ("target_document_grounding", "reference_consistency", "actionability")
 
 
@@ -93,7 +93,7 @@ def test_judge_eval_reports_the_scale_judges_figures(scale_run):
     mlflow.set_tracking_uri(f"sqlite:///{scale_run}/mlflow.db")
     (child,) = [r for r in mlflow.search_runs(experiment_names=["rft-evals"], output_format="list")
                 if r.data.tags.get("judge")]
-    assert child.data.metrics["accuracy"] == pytest.approx(figures["accuracy"])
+    assert child.data.metrics["accuracy"] == pytest.approx(figures["accuracy"], rel=1e-3)  # logged to 4 digits
 
 
 def test_a_reward_below_its_bar_is_refused_naming_the_figure(scale_run, aws, capsys, tmp_path):
