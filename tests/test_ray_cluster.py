@@ -5,7 +5,7 @@ and a real `mlflow server`.
    id is in summary.json, its pid is not the driver's), writes its run folder and its MLflow runs, with the
    figures the same sweep has under the joblib launcher; the worker node is killed while it runs a job, and
    Ray re-runs that job on the head (the launcher retries jobs whose node died), which resumes its folder.
-2. The same with retries off: the lost job fails the sweep, loudly (exit code and the Ray error).
+2. The same with retries off (2 jobs): the lost job fails the sweep, loudly (exit code and the Ray error).
 3. `rft-evals nightly executor=ray`: the night's (task, candidate) runs spread over the cluster give the same
    comparisons, per-category figures and agreement as a one-machine night, and the same MLflow layout.
 
@@ -141,8 +141,8 @@ def _driver_env(cluster: RayCluster, env: dict[str, str]) -> dict[str, str]:
     return {**env, "RAY_ADDRESS": cluster.address, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
 
 
-def _sweep(tmp: Path, name: str, launcher: list[str], tracking: list[str]) -> list[str]:
-    return [sys.executable, "-m", "evals.cli", "run", "-m", *launcher, *BASELINE_ONLY, *SWEEP, *tracking,
+def _sweep(tmp: Path, name: str, launcher: list[str], tracking: list[str], sweep: list[str] = SWEEP) -> list[str]:
+    return [sys.executable, "-m", "evals.cli", "run", "-m", *launcher, *BASELINE_ONLY, *sweep, *tracking,
             f"cache.path={tmp}/cache-{name}/job-${{hydra:job.num}}.sqlite", f"hydra.sweep.dir={tmp}/{name}"]
 
 
@@ -232,7 +232,8 @@ def test_ray_sweep_matches_joblib_and_reruns_the_job_of_a_lost_node(cluster, ray
 def test_without_retries_a_lost_node_fails_the_sweep_loudly(cluster, ray_env, tmp_path):
     _, env = ray_env
     cluster.ensure_worker()
-    command = _sweep(tmp_path, "ray", _ray_launcher("hydra.launcher.ray.remote.max_retries=0"), ["tracking=none"])
+    command = _sweep(tmp_path, "ray", _ray_launcher("hydra.launcher.ray.remote.max_retries=0"), ["tracking=none"],
+                     ["seed=0,1", "limit=3"])  # 2 jobs: one per node
     driver = subprocess.Popen(command, cwd=tmp_path, env=_driver_env(cluster, env), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
