@@ -37,8 +37,9 @@ class SuiteExecutorError(ValueError):
 
 
 class SuiteExecutor(Protocol):
-    def run(self, task: str) -> int:
-        """Run (or wait for) one task of the suite into its folder; its exit code (0 = finished)."""
+    def run(self, task: str, **execute_options: Any) -> int:
+        """Run (or wait for) one task of the suite into its folder; its exit code (0 = finished).
+        `execute_options` (progress display) go to `evals.run_command.execute` where it runs here."""
         ...
 
 
@@ -62,11 +63,11 @@ class LocalExecutor:
     def __init__(self, runs: TaskRuns, options: Mapping[str, Any]):
         self.runs = runs
 
-    def run(self, task: str) -> int:
+    def run(self, task: str, **execute_options: Any) -> int:
         from evals.run_command import execute
 
         return execute(self.runs.configs[task], self.runs.folder(task), self.runs.console,
-                       parent_run_id=self.runs.parent_run_id, tags=self.runs.tags)
+                       parent_run_id=self.runs.parent_run_id, tags=self.runs.tags, **execute_options)
 
 
 # --- Ray -----------------------------------------------------------------------------------------------
@@ -132,7 +133,8 @@ class RayExecutor:
         runs.console.print(f"Ray cluster {address}: {total} (task, candidate) run(s) submitted, "
                            f"{ray.cluster_resources().get('CPU', 0):g} CPU(s) in the cluster")
 
-    def run(self, task: str) -> int:
+    def run(self, task: str, **execute_options: Any) -> int:
+        # execute_options (progress display) are not sent: remote runs print into a buffer nobody watches
         results: dict[str, dict[str, Any]] = {}
         for pair in self.pairs[task]:
             try:

@@ -9,7 +9,7 @@ by name: spec.metrics) adds its values. An answer that is not JSON or not the sc
 SCHEMA error and is scored as answering no rule: every rule counts as wrong and every gold evidence span as
 missed, so breaking the format costs. A malformed reference is an INPUT error with no values.
 
-Standard library only (metrics/ and this package's stdlib modules), like metrics.comment_review."""
+Standard library only (metrics/ only), like metrics.comment_review."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from metrics.grounding import Document, Grounding, ground
 from metrics.parsing import ParseResult
 from metrics.registry import Metric, MetricRegistry
 from metrics.types import SampleScore
-from tasks.nda_policy.reference import PolicyReference, PolicyReferenceError, parse_reference
-from tasks.nda_policy.spec import PolicyReviewSpec
+from metrics.policy_review.reference import PolicyReference, PolicyReferenceError, parse_reference
+from metrics.policy_review.spec import PolicyReviewSpec
 
 MAX_SCHEMA_MESSAGES = 5
 
@@ -113,13 +113,18 @@ def _evidence(ctx: PolicyContext) -> dict[str, float]:
         answer = ctx.answers.get(rule)
         excerpts = [frozenset(e.grounding.sentences) for e in answer.evidence] if answer else []
         rules.append(RuleEvidence(excerpts, gold.evidence, gold.evidence_total))
-    return evidence_values(rules, ctx.spec.max_evidence)
+    values = evidence_values(rules, ctx.spec.max_evidence)
+    # counts a reward can charge for: gold spans asked for and not quoted, excerpts off the gold spans
+    values["evidence_missed"] = values["evidence_gold"] - values["evidence_found"]
+    values["evidence_wrong"] = values["evidence_pred"] - values["evidence_correct"]
+    return values
 
 
 def _grounding(ctx: PolicyContext) -> dict[str, float]:
     excerpts = ctx.excerpts()
-    return {"grounded_excerpts": float(sum(e.grounding.grounded for e in excerpts)),
-            "total_excerpts": float(len(excerpts))}
+    grounded = float(sum(e.grounding.grounded for e in excerpts))
+    return {"grounded_excerpts": grounded, "total_excerpts": float(len(excerpts)),
+            "ungrounded_excerpts": float(len(excerpts)) - grounded}
 
 
 def _contradictions(ctx: PolicyContext) -> dict[str, float]:
