@@ -36,6 +36,7 @@ from evals.nightly_analysis import (TaskContext, agreement, gate_section, resolv
 from evals.provenance import git_commit
 from evals.run_data import TaskOutputs, load_task
 from evals.suite_config import SuiteConfig, SuiteConfigError, TaskSpec
+from evals.suite_executor import TaskRuns, open_executor
 from evals.user_errors import USER_ERRORS, exit_on_user_error
 from evals.conf_dir import conf_dir
 
@@ -217,8 +218,6 @@ def _fmt(value: Any, signed: bool = False) -> str:
 
 
 def run_nightly(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> int:
-    from evals.run_command import execute
-
     console = console or Console(width=None if sys.stdout.isatty() else 150)
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     suite = SuiteConfig.from_mapping(config["suite"], source=_suite_source(config))
@@ -241,13 +240,14 @@ def run_nightly(cfg: DictConfig, run_dir: Path, console: Console | None = None) 
     report = None
     try:
         outputs: dict[str, TaskOutputs] = {}
+        # executor=local runs the tasks here; executor=ray spreads (task, candidate) runs over a cluster
+        executor = open_executor(config.get("executor"), TaskRuns(task_configs, run_dir, console, run_id,
+                                                                  {SUITE_TAG: suite.name}))
         for number, spec in enumerate(suite.tasks, start=1):
             task_dir = run_dir / spec.name
             position = f"[{number}/{len(suite.tasks)}] {spec.name}"
             console.rule(f"{suite.name}: task {position} (elapsed {_elapsed(started)})")
-            task_code = execute(task_configs[spec.name], task_dir, console, parent_run_id=run_id,
-                                tags={SUITE_TAG: suite.name}, progress_label=position,
-                                progress_every_s=PLAIN_PROGRESS_S)
+            task_code = executor.run(spec.name, progress_label=position, progress_every_s=PLAIN_PROGRESS_S)
             if task_code:
                 console.print(f"[bold red]task {spec.name} did not finish (exit {task_code}); the suite stops[/]")
                 return EXIT_RUN_FAILED

@@ -1,10 +1,11 @@
-"""What makes a run reproducible: the code version and a fingerprint of the data it saw."""
+"""What makes a run reproducible: the code version, a fingerprint of the data it saw, and where it ran."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,3 +32,12 @@ def data_fingerprint(items: Iterable[Mapping[str, Any]], fields: tuple[str, ...]
         digest.update(json.dumps({k: item.get(k) for k in fields}, sort_keys=True, default=str).encode())
         digest.update(b"\n")
     return digest.hexdigest()[:16]
+
+
+def ray_node() -> dict[str, str]:
+    """{"ray_node_id": ...} when this process is a Ray worker or driver (a job sent by the Ray launcher or the
+    nightly's Ray executor), else {}. Ray is never imported here: only a process that already uses it asks."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return {}
+    return {"ray_node_id": ray.get_runtime_context().get_node_id()}

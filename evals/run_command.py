@@ -16,7 +16,7 @@ from rich.console import Console
 
 from evals.console import print_results
 from evals.engine import FatalRunError
-from evals.provenance import data_fingerprint, git_commit
+from evals.provenance import data_fingerprint, git_commit, ray_node
 from evals.items import DatasetItems
 from evals.nightly_analysis import aggregates_for
 from evals.providers.registry import ProviderContext
@@ -110,6 +110,7 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
         "data_fingerprint": data_fingerprint(items),
         "prompt_template_hash": task.prompt_template_hash(),
         "kind": str(config.get("kind") or "run"),
+        **ray_node(),  # which cluster node ran this job (Ray launcher / nightly executor=ray)
         **(tags or {}),
     }
     state = RunState.begin(run_dir)

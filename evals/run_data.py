@@ -27,7 +27,7 @@ class TaskOutputs:
     directory: Path
     summary: dict[str, Any]
     config: dict[str, Any]  # the resolved run config (secrets redacted), {} when absent
-    records: dict[str, list[SampleRecord]] = field(default_factory=dict)  # candidate -> records, item order
+    records: dict[str, list[SampleRecord]] = field(default_factory=dict)  # candidate -> records, by item id
 
     @property
     def candidates(self) -> list[str]:
@@ -35,14 +35,16 @@ class TaskOutputs:
 
 
 def read_task_records(directory: Path) -> dict[str, list[SampleRecord]]:
-    """candidate -> its records. A resumed run may have written an item twice: the last record wins."""
+    """candidate -> its records, by item id. A resumed run may have written an item twice: the last record wins.
+    The files hold records in completion order, which differs from run to run (threads, Ray workers); the
+    paired bootstrap draws by position, so a fixed order keeps two runs of the same outputs at the same figures."""
     out: dict[str, list[SampleRecord]] = {}
     for path in sorted((directory / "records").glob("*.jsonl")):
         by_item: dict[str, SampleRecord] = {}
         for record in read_records(path):
             by_item[record.item_id] = record
         if by_item:
-            out[next(iter(by_item.values())).candidate] = list(by_item.values())
+            out[next(iter(by_item.values())).candidate] = [by_item[i] for i in sorted(by_item)]
     return out
 
 

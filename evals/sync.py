@@ -51,8 +51,10 @@ def _aggregates(config: Mapping[str, Any], entry: Mapping[str, Any]) -> list[Any
     return [a for a in aggregates_for(config, task) if a.name in (entry.get("metrics") or {})]
 
 
-def sync_run(run_dir: Path, tracking_uri: str | None = None, experiment: str | None = None) -> dict[str, Any]:
-    """Log what MLflow lacks of `run_dir`; returns {"parent_run_id", "logged": [candidates]}."""
+def sync_run(run_dir: Path, tracking_uri: str | None = None, experiment: str | None = None,
+             parent_run_id: str | None = None) -> dict[str, Any]:
+    """Log what MLflow lacks of `run_dir`; returns {"parent_run_id", "logged": [candidates]}. `parent_run_id`
+    nests a new parent run under another run (a nightly suite's, when its tasks ran on a Ray cluster)."""
     summary = _read_json(run_dir / "summary.json")
     config = OmegaConf.to_container(OmegaConf.load(run_dir / "resolved_config.yaml"))
     assert isinstance(config, dict)
@@ -71,7 +73,8 @@ def sync_run(run_dir: Path, tracking_uri: str | None = None, experiment: str | N
         parent_id = tracker.resume_parent(state.parent_run_id, tags)
     else:
         state.candidate_run_ids.clear()
-        parent_id = tracker.start_parent(config.get("run_name") or f"{meta.get('task', 'run')}-synced", config, tags)
+        parent_id = tracker.start_parent(config.get("run_name") or f"{meta.get('task', 'run')}-synced", config, tags,
+                                         parent_run_id=parent_run_id)
     logged = []
     for name, entry in summary["candidates"].items():
         if name in state.candidate_run_ids:

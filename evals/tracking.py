@@ -63,14 +63,22 @@ class Tracker:
         # mlflow prints a migration banner on a new SQLite store; keep the run's own output readable.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         mlflow.set_tracking_uri(settings.uri)
+        self.experiment_id = self._experiment_id(settings)
+        mlflow.set_experiment(experiment_id=self.experiment_id)  # traces go to the active experiment
+
+    def _experiment_id(self, settings: TrackingSettings) -> str:
+        mlflow = self._mlflow
         experiment = mlflow.get_experiment_by_name(settings.experiment)
-        if experiment is None:
-            experiment_id = mlflow.create_experiment(settings.experiment,
-                                                     artifact_location=settings.artifact_location)
-        else:
-            experiment_id = experiment.experiment_id
-        self.experiment_id = experiment_id
-        mlflow.set_experiment(experiment_id=experiment_id)  # traces go to the active experiment
+        if experiment is not None:
+            return experiment.experiment_id
+        try:
+            return mlflow.create_experiment(settings.experiment, artifact_location=settings.artifact_location)
+        except mlflow.exceptions.MlflowException as exc:
+            # Parallel jobs of a sweep on a new store race to create it: the loser uses the winner's.
+            experiment = mlflow.get_experiment_by_name(settings.experiment)
+            if experiment is None or exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            return experiment.experiment_id
 
     def start_parent(self, run_name: str, config: Mapping[str, Any], tags: Mapping[str, str], *,
                      parent_run_id: str | None = None) -> str:
