@@ -32,6 +32,7 @@ from evals.runner import (
 from evals.resilient_tracking import process_tags
 from evals.run_resources import open_run
 from evals.run_state import RunState
+from evals.training.link import checkpoint_tags
 from evals.user_errors import exit_on_user_error
 from metrics.reward.config import RewardConfig
 from metrics.reward.judge import JudgeClient
@@ -41,9 +42,11 @@ log = logging.getLogger(__name__)
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 
-def _candidate_tags(result: CandidateResult, task: Any, meta: Mapping[str, str]) -> dict[str, str]:
+def _candidate_tags(result: CandidateResult, task: Any, meta: Mapping[str, str],
+                    model_cfg: Mapping[str, Any] | None = None) -> dict[str, str]:
+    # a checkpoint trained by `rft-evals train` links back to its training run
     return {**meta, "candidate": result.name, "role": result.role, "provider": result.provider,
-            "model_id": result.model_id}
+            "model_id": result.model_id, **checkpoint_tags(model_cfg or {})}
 
 
 def _reward_config(reward: Mapping[str, Any] | None) -> RewardConfig | None:
@@ -127,7 +130,8 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
             elif tracker:
                 entry = summary_entry(result)
                 result.mlflow_run_id = tracker.log_candidate(
-                    name, config=model_cfg, tags={**_candidate_tags(result, task, meta), **process_tags(str(run_dir))},
+                    name, config=model_cfg,
+                    tags={**_candidate_tags(result, task, meta, model_cfg), **process_tags(str(run_dir))},
                     metrics=candidate_metrics(entry), table=sample_table(result.records, key_metric_names(entry)),
                     artifacts=[result.records_path] if result.records_path else [],
                 )
