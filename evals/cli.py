@@ -15,7 +15,7 @@ commands:
   sync     upload a run folder to MLflow after a tracking outage: rft-evals sync RUN_DIR [--tracking-uri URI]
   judge-eval  measure an LLM judge against labels (judge=... data=llmbar|contract_review compare=[...])
   data     fetch or check the data sets (rft-evals data fetch [--from DIR] | rft-evals data check)
-  export-rft  write Nova RFT training JSONL (task=... split=train [out=FILE] [limit=N])
+  export-rft  write RFT training data (task=... split=train [format=nova|trl|verl] [out=PATH] [limit=N])
   reward   the reward Lambda: rft-evals reward bundle [--reward NAME] | rft-evals reward invoke --event FILE
   batch    Bedrock batch inference: rft-evals batch write|submit|status|collect|score (see docs/scaling.md)
   nightly  the nightly regression suite: rft-evals nightly suite=local|nightly [overrides]; exit 1 on a regression

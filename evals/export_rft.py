@@ -1,9 +1,16 @@
-"""`rft-evals export-rft task=contract_review split=train [out=FILE] [limit=N] [task.fold=1 ...]`: the
-Nova RFT training data, from the same task code evaluation uses, so training and evaluation read the same
-references (the reward Lambda scores `reference_answer` with the same scorer).
+"""`rft-evals export-rft task=contract_review split=train [format=nova|trl|verl] [out=PATH] [limit=N]
+[task.fold=1 ...]`: RFT training data from the same task code evaluation uses, so training and evaluation read
+the same references (every reward runtime scores them with the same scorer; docs/trainers.md).
 
-Each line: {"id", "messages": [system, user], "reference_answer": task.reference(item)}. The file is
-validated before it is written: at least 100 records, single turn, text only."""
+- nova (default): JSONL, each line {"id", "messages": [system, user], "reference_answer": task.reference(item)};
+  validated for Nova RFT: at least 100 records, single turn, text only.
+- trl: a `datasets` dataset saved with save_to_disk (a folder): `prompt` (conversational: the messages), the
+  reference column `reference_answer` (JSON text), `id`, `task`: what metrics/reward/trl.py reads.
+- verl: parquet with verl's columns: `data_source` (the task), `prompt` (chat messages), `ability`,
+  `reward_model` {style: rule, ground_truth: JSON text}, `extra_info` {index, id, split, task}.
+
+References are written as JSON text for trl and verl: Arrow would merge differently shaped reference objects
+into one struct type (adding nulls); metrics/reward/reference.py decodes them back, for every runtime."""
 
 from __future__ import annotations
 
@@ -16,7 +23,8 @@ from typing import Any
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 MIN_RECORDS = 100
 ROLES = ("system", "user")
-_OWN_KEYS = {"split", "out", "limit", "seed"}  # read here; every other key=value goes to Hydra
+_OWN_KEYS = {"split", "out", "limit", "seed", "format"}  # read here; every other key=value goes to Hydra
+FORMATS = ("nova", "trl", "verl")
 
 
 class ExportError(ValueError):
@@ -63,15 +71,63 @@ def write_jsonl(records: Iterable[Mapping[str, Any]], path: Path) -> int:
     return n
 
 
+def reference_text(record: Mapping[str, Any]) -> str:
+    return json.dumps(record["reference_answer"], ensure_ascii=False, sort_keys=True)
+
+
+def trl_row(task: Any, record: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": record["id"], "task": task.name, "prompt": record["messages"],
+            "reference_answer": reference_text(record)}
+
+
+def verl_row(task: Any, record: Mapping[str, Any], index: int, split: str) -> dict[str, Any]:
+    return {"data_source": task.name, "prompt": record["messages"], "ability": "judgment",
+            "reward_model": {"style": "rule", "ground_truth": reference_text(record)},
+            "extra_info": {"index": index, "id": record["id"], "split": split, "task": task.name}}
+
+
+def write_trl(task: Any, records: Sequence[Mapping[str, Any]], out: Path) -> int:
+    import datasets
+
+    rows = [trl_row(task, r) for r in records]
+    if out.exists() and any(out.iterdir()):
+        raise ExportError(f"{out} exists and is not empty; give another out= folder or remove it")
+    datasets.Dataset.from_list(rows).save_to_disk(str(out))
+    return len(rows)
+
+
+def write_verl(task: Any, records: Sequence[Mapping[str, Any]], out: Path, split: str) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist([verl_row(task, r, i, split) for i, r in enumerate(records)])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(out)
+    return table.num_rows
+
+
+def default_out(task_name: str, split: str, fmt: str) -> Path:
+    return Path("rft_data") / {"nova": f"{task_name}_{split}.jsonl", "trl": f"{task_name}_{split}_trl",
+                               "verl": f"{task_name}_{split}.parquet"}[fmt]
+
+
 def export(task: Any, split: str, out: Path, limit: int | None = None, seed: int = 0,
-           min_records: int = MIN_RECORDS) -> int:
+           min_records: int = MIN_RECORDS, fmt: str = "nova") -> int:
+    if fmt not in FORMATS:
+        raise ExportError(f"format={fmt!r} is not known; use one of {list(FORMATS)}")
     dataset = task.load(split)
     items = [dict(row) for row in task.select(dataset, limit, seed)]
     records = [rft_record(task, item) for item in items]
-    problems = validate_records(records, min_records)
+    problems = validate_records(records, min_records if fmt == "nova" else 1)  # the 100-record floor is Nova's
     if problems:
-        raise ExportError(f"the {split} split of task {task.name} does not make valid Nova RFT data:\n  "
+        raise ExportError(f"the {split} split of task {task.name} does not make valid {fmt} RFT data:\n  "
                           + "\n  ".join(problems))
+    if fmt == "trl":
+        return write_trl(task, records, out)
+    if fmt == "verl":
+        return write_verl(task, records, out, split)
     return write_jsonl(records, out)
 
 
@@ -101,11 +157,14 @@ def main(argv: list[str]) -> int:
             cfg = OmegaConf.to_container(compose("config", overrides=overrides), resolve=True)
         task = build_task(cfg["task"], data_root=cfg.get("data_root"))
         split = own.get("split", "train")
-        out = Path(own.get("out") or f"rft_data/{task.name}_{split}.jsonl")
+        fmt = own.get("format", "nova")
+        if fmt not in FORMATS:
+            raise ExportError(f"format={fmt!r} is not known; use one of {list(FORMATS)}")
+        out = Path(own.get("out") or default_out(task.name, split, fmt))
         limit = int(own["limit"]) if own.get("limit") not in (None, "", "null") else None
-        n = export(task, split, out, limit, int(own.get("seed", 0)))
+        n = export(task, split, out, limit, int(own.get("seed", 0)), fmt=fmt)
     except (ExportError, ValueError, FileNotFoundError) as exc:
         print(f"rft-evals export-rft: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {n} Nova RFT records ({task.name}, {split} split) to {out}")
+    print(f"wrote {n} {fmt} RFT records ({task.name}, {split} split) to {out}")
     return 0

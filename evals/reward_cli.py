@@ -1,8 +1,12 @@
 """`rft-evals reward bundle|invoke`: build the reward Lambda's bundle from the task and reward configs, and
 run the handler locally on an event file (as `sam local invoke` would, without Docker).
 
-    rft-evals reward bundle --reward contract_review_deterministic --out build/reward_bundle.json
-    rft-evals reward invoke --event event.json [--bundle build/reward_bundle.json | --reward NAME]"""
+    rft-evals reward bundle --task nda_policy --out build/reward_bundle.json   # reward: nda_policy_deterministic
+    rft-evals reward bundle --task my_tasks/clause_type.yaml                 # a config task's spec file
+    rft-evals reward invoke --event event.json [--bundle build/reward_bundle.json | --task T --reward NAME]
+
+Without --reward, a task's reward is conf/reward/<task kind>_deterministic.yaml (contract_review:
+contract_review_deterministic)."""
 
 from __future__ import annotations
 
@@ -15,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metrics.reward.bundle import RewardBundle, spec_to_dict
+from metrics.reward.bundle import RewardBundle
 from metrics.reward.config import RewardConfig, RewardConfigError
+from metrics.scorers import SCORERS
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 DEFAULT_REWARD = "contract_review_deterministic"
@@ -52,17 +57,56 @@ def load_reward_config(name_or_path: str) -> RewardConfig:
 
 
 def build_bundle(task: Any, reward: RewardConfig) -> RewardBundle:
-    """The bundle of a built task (its spec and Reference text) and a reward config."""
-    return RewardBundle(task=task.name, scorer="comment_review", spec=spec_to_dict(task.spec), reward=reward,
-                        reference_text=task.reference_text if reward.criteria else "",
+    """The bundle of a built task (its scorer name and spec, its Reference text) and a reward config."""
+    scorer = getattr(task, "scorer_name", None)
+    if scorer not in SCORERS or not callable(getattr(task, "scorer_spec", None)):
+        raise ValueError(f"task {task.name!r} ({type(task).__name__}) names no known scorer (scorer_name="
+                         f"{scorer!r}; known: {sorted(SCORERS)}) or has no scorer_spec(): the reward Lambda "
+                         "cannot score it; give the task both (see metrics/scorers.py)")
+    spec = task.scorer_spec()
+    try:
+        json.dumps(spec, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"task {task.name!r}: scorer_spec() is not JSON ({exc}); the bundle must carry it") from None
+    return RewardBundle(task=task.name, scorer=scorer, spec=spec, reward=reward,
+                        reference_text=(getattr(task, "reference_text", "") or "") if reward.criteria else "",
                         meta={"prompt_template_hash": task.prompt_template_hash()})
 
 
-def bundle_from_configs(task_cfg: str | Mapping[str, Any], reward: str, data_root: str | None = None) -> RewardBundle:
+def task_config(task_cfg: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A task config by name (conf/task/<name>.yaml), by path, or a config task's own spec file (a YAML with
+    `output_schema` and no `kind`): that one is wrapped as {kind: config, spec: <path>}."""
+    if not isinstance(task_cfg, str):
+        return dict(task_cfg)
+    path = _conf_path(task_cfg, "task")
+    cfg = _yaml(path, "task")
+    if not isinstance(cfg, Mapping):
+        raise ValueError(f"task config {path} is not a mapping of keys")
+    if "kind" not in cfg and "output_schema" in cfg:
+        return {"name": str(cfg.get("name") or path.stem), "kind": "config", "spec": str(path)}
+    if cfg.get("kind") == "config" and not cfg.get("spec") and "output_schema" not in cfg:
+        raise ValueError(f"task config {path} is a config task without its spec file: pass the spec file itself "
+                         "(--task my_tasks/my_task.yaml; see docs/config_tasks.md)")
+    return dict(cfg)
+
+
+def default_reward(cfg: Mapping[str, Any]) -> str:
+    """conf/reward/<kind>_deterministic.yaml for the task's kind; a clear error when there is none."""
+    kind = str(cfg.get("kind", cfg.get("name")))
+    name = f"{kind}_deterministic"
+    if not (CONF_DIR / "reward" / f"{name}.yaml").exists():
+        known = sorted(p.stem for p in (CONF_DIR / "reward").glob("*.yaml"))
+        raise ValueError(f"task kind {kind!r} has no default reward conf/reward/{name}.yaml; pass --reward "
+                         f"(one of {known} or a path)")
+    return name
+
+
+def bundle_from_configs(task_cfg: str | Mapping[str, Any], reward: str | None = None,
+                        data_root: str | None = None) -> RewardBundle:
     from tasks.registry import build_task
 
-    cfg = _yaml(_conf_path(task_cfg, "task"), "task") if isinstance(task_cfg, str) else dict(task_cfg)
-    return build_bundle(build_task(cfg, data_root=data_root), load_reward_config(reward))
+    cfg = task_config(task_cfg)
+    return build_bundle(build_task(cfg, data_root=data_root), load_reward_config(reward or default_reward(cfg)))
 
 
 @dataclass
@@ -125,8 +169,10 @@ def main(argv: list[str]) -> int:
     for name, help_text, func in (("bundle", "write the Lambda's reward bundle JSON", _cmd_bundle),
                                   ("invoke", "run the handler locally on an event file", _cmd_invoke)):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--task", default="contract_review", help="conf/task/<name>.yaml or a path")
-        p.add_argument("--reward", default=DEFAULT_REWARD, help="conf/reward/<name>.yaml or a path")
+        p.add_argument("--task", default="contract_review",
+                       help="conf/task/<name>.yaml, a path, or a config task's spec file")
+        p.add_argument("--reward", default=None,
+                       help="conf/reward/<name>.yaml or a path; default: <task kind>_deterministic")
         p.add_argument("--data-root", default=None, help="default: $RFT_DATA_DIR")
         p.set_defaults(func=func)
     sub.choices["bundle"].add_argument("--out", default="build/reward_bundle.json")

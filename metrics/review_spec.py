@@ -19,3 +19,34 @@ class ReviewSpec:
     prohibited_terms: tuple[str, ...] = ()
     language: str = "en"
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def review_spec_to_dict(spec: ReviewSpec) -> dict[str, Any]:
+    """The spec as JSON (the reward bundle carries it; review_spec_from_dict reads it back)."""
+    return {
+        "categories": list(spec.categories),
+        "assessments": dict(spec.assessments),
+        "allowed_actions": [[risk, assessment, sorted(actions)]
+                            for (risk, assessment), actions in sorted(spec.allowed_actions.items())],
+        "output_schema": spec.output_schema,
+        "min_excerpt_chars": spec.min_excerpt_chars,
+        "max_output_chars": spec.max_output_chars,
+        "prohibited_terms": list(spec.prohibited_terms),
+        "language": spec.language,
+        "extra": dict(spec.extra),
+    }
+
+
+def review_spec_from_dict(data: Mapping[str, Any]) -> ReviewSpec:
+    return ReviewSpec(
+        categories=tuple(data["categories"]),
+        assessments={str(k): int(v) for k, v in data["assessments"].items()},
+        allowed_actions={(risk, assessment): frozenset(actions)
+                         for risk, assessment, actions in data["allowed_actions"]},
+        output_schema=data["output_schema"],
+        min_excerpt_chars=int(data["min_excerpt_chars"]),
+        max_output_chars=int(data["max_output_chars"]),
+        prohibited_terms=tuple(data["prohibited_terms"]),
+        language=str(data["language"]),
+        extra=dict(data.get("extra") or {}),
+    )

@@ -5,10 +5,12 @@
 # Handler: metrics.reward.lambda_handler.handler
 #
 # usage: scripts/build_lambda.sh [--reward NAME|PATH] [--task NAME|PATH] [--out build/reward_lambda.zip]
+#   --task: contract_review | cuad_risks | nda_policy | unfair_tos | a config task's spec file (my_task.yaml)
+#   --reward: default contract_review for contract_review, else conf/reward/<task kind>_deterministic.yaml
 # Needs the project installed (the bundle step reads the task's playbook and the data root: $RFT_DATA_DIR).
 set -euo pipefail
 
-REWARD="contract_review"
+REWARD=""
 TASK="contract_review"
 OUT="build/reward_lambda.zip"
 PYTHON="${PYTHON:-python}"
@@ -17,7 +19,7 @@ while [[ $# -gt 0 ]]; do
     --reward) REWARD="$2"; shift 2 ;;
     --task) TASK="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "build_lambda.sh: unknown argument $1 (use --reward, --task, --out)" >&2; exit 2 ;;
   esac
 done
@@ -26,8 +28,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STAGE="$(mktemp -d)"
 trap 'rm -rf "$STAGE"' EXIT
 
+if [[ -z "$REWARD" && "$TASK" == "contract_review" ]]; then REWARD="contract_review"; fi
+REWARD_ARGS=()
+if [[ -n "$REWARD" ]]; then REWARD_ARGS=(--reward "$REWARD"); fi
+# a relative --task path is read from the caller's folder; names (conf/task/<name>.yaml) are kept as they are
+if [[ -f "$TASK" ]]; then TASK="$(cd "$(dirname "$TASK")" && pwd)/$(basename "$TASK")"; fi
+if [[ -f "$REWARD" ]]; then REWARD_ARGS=(--reward "$(cd "$(dirname "$REWARD")" && pwd)/$(basename "$REWARD")"); fi
+OUT="$(mkdir -p "$(dirname "$OUT")" && cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
+
 cd "$ROOT"
-"$PYTHON" -m evals.cli reward bundle --task "$TASK" --reward "$REWARD" --out "$STAGE/reward_bundle.json"
+"$PYTHON" -m evals.cli reward bundle --task "$TASK" "${REWARD_ARGS[@]}" --out "$STAGE/reward_bundle.json"
 
 # A deterministic zip (sorted entries, fixed timestamps): the same sources give the same bytes.
 "$PYTHON" - "$ROOT" "$STAGE/reward_bundle.json" "$OUT" <<'PY'

@@ -14,6 +14,7 @@ Item = Mapping[str, Any]  # one row of the task's datasets.Dataset; always has "
 
 class Task(Protocol):
     name: str
+    scorer_name: str  # a key of metrics.scorers.SCORERS: the scorer the reward bundle names
 
     def load(self, split: str) -> datasets.Dataset:  # noqa: F821 - heavy import kept out of this module
         """Items of a split, as a datasets.Dataset with at least `id`, `document`, `reference`."""
@@ -29,6 +30,9 @@ class Task(Protocol):
 
     def reference(self, item: Item) -> dict[str, Any]:
         """The JSON-able reference the scorer needs: what goes into the Nova RFT `reference_answer`."""
+
+    def scorer_spec(self) -> dict[str, Any]:
+        """The scorer's JSON-able spec: with scorer_name, everything the reward Lambda needs to score."""
 
     def score(self, output_text: str, reference: Mapping[str, Any]) -> SampleScore:
         """Score one answer with the shared metrics layer (the same call the reward Lambda makes)."""

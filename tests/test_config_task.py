@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.config_task.metrics import CONFIG_METRICS
+from metrics.config_metrics import CONFIG_METRICS
 from tasks.registry import build_task
 
 SCHEMA = {
@@ -386,7 +386,7 @@ def test_few_shot_and_majority_without_a_train_split_say_how_to_fix(files):
 
 def test_config_task_scoring_imports_only_the_standard_library():
     # the config task's scorer must be usable by the reward Lambda: no numpy / datasets / jsonschema
-    code = ("import sys, json\nbefore = set(sys.modules)\nimport tasks.config_task.metrics, metrics.classification\n"
+    code = ("import sys, json\nbefore = set(sys.modules)\nimport metrics.config_metrics, metrics.classification\n"
             "tops = {n.split('.')[0] for n in set(sys.modules) - before}\n"
             "print(json.dumps(sorted(tops - set(sys.stdlib_module_names) - {'metrics', 'tasks'})))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -20,10 +20,11 @@ from evals.statistics import estimate_all
 from metrics.errors import ErrorKind
 from metrics.evidence import RuleEvidence, evidence_values
 from metrics.policy_nli import LABELS, majority_labels
-from tasks.nda_policy import contract_nli, prompt, scoring
+from metrics.policy_review import scoring
+from tasks.nda_policy import contract_nli, prompt
 from tasks.nda_policy.policy import PACKAGED_POLICY, PolicyError, load_policy, parse_policy
 from tasks.nda_policy.schema import output_schema
-from tasks.nda_policy.spec import PolicyReviewSpec
+from metrics.policy_review.spec import PolicyReviewSpec
 from tasks.nda_policy.task import NdaPolicyConfigError, NdaPolicyTask, build
 from tasks.registry import build_task
 
@@ -430,7 +431,7 @@ def test_scoring_path_imports_only_the_standard_library():
     # what the reward Lambda would load: measured against what the interpreter had loaded before the import
     code = ("import sys, json\n"
             "before = set(sys.modules)\n"
-            "import tasks.nda_policy.scoring, tasks.nda_policy.policy, tasks.nda_policy.schema\n"
+            "import metrics.policy_review.scoring, tasks.nda_policy.policy, tasks.nda_policy.schema\n"
             "tops = {name.split('.')[0] for name in set(sys.modules) - before}\n"
             "print(json.dumps(sorted(tops - set(sys.stdlib_module_names))))\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)

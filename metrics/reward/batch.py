@@ -10,7 +10,6 @@ raises MalformedEventError.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +21,7 @@ from metrics.errors import ClassifiedError, ErrorKind
 from metrics.reward.bundle import RewardBundle
 from metrics.reward.compute import RewardResult, compute_reward, needs_judge
 from metrics.reward.judge import JudgeClient, JudgeFailure, checked_scores, document_of
+from metrics.reward.reference import MissingReferenceError, reference_from
 from metrics.types import SampleScore
 
 ASSISTANT_ROLES = ("assistant", "nova_assistant")
@@ -75,21 +75,12 @@ def rollout_text(sample: Mapping[str, Any]) -> str:
 
 
 def reference_of(sample: Mapping[str, Any]) -> Any:
-    """`reference_answer` at the top level (SageMaker) or under `metadata` (Bedrock, HyperPod); a JSON
-    string holding an object is decoded."""
-    metadata = sample.get("metadata")
-    if "reference_answer" in sample:
-        reference = sample["reference_answer"]
-    elif isinstance(metadata, Mapping) and "reference_answer" in metadata:
-        reference = metadata["reference_answer"]
-    else:
-        raise SampleError("no reference_answer at the top level nor under metadata")
-    if isinstance(reference, str):
-        try:
-            reference = json.loads(reference)
-        except (ValueError, RecursionError):  # not JSON, nested too deeply, or an integer past 4,300 digits
-            raise SampleError("reference_answer is a string that is not JSON") from None
-    return reference
+    """The sample's reference, wherever the producer put it (metrics/reward/reference.py, shared by every
+    runtime)."""
+    try:
+        return reference_from(sample)
+    except MissingReferenceError as exc:
+        raise SampleError(str(exc)) from None
 
 
 @dataclass

@@ -14,54 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from metrics.json_file import read_json_file
-from metrics.review_spec import ReviewSpec
+from metrics.review_spec import review_spec_from_dict as spec_from_dict  # noqa: F401 - the names importers know
+from metrics.review_spec import review_spec_to_dict as spec_to_dict  # noqa: F401
 from metrics.reward.config import RewardConfig
+from metrics.scorers import SCORERS, ScorerSpecError, build_scorer
 from metrics.types import SampleScore
 
 BUNDLE_VERSION = 1
-
-
-def spec_to_dict(spec: ReviewSpec) -> dict[str, Any]:
-    return {
-        "categories": list(spec.categories),
-        "assessments": dict(spec.assessments),
-        "allowed_actions": [[risk, assessment, sorted(actions)]
-                            for (risk, assessment), actions in sorted(spec.allowed_actions.items())],
-        "output_schema": spec.output_schema,
-        "min_excerpt_chars": spec.min_excerpt_chars,
-        "max_output_chars": spec.max_output_chars,
-        "prohibited_terms": list(spec.prohibited_terms),
-        "language": spec.language,
-        "extra": dict(spec.extra),
-    }
-
-
-def spec_from_dict(data: Mapping[str, Any]) -> ReviewSpec:
-    return ReviewSpec(
-        categories=tuple(data["categories"]),
-        assessments={str(k): int(v) for k, v in data["assessments"].items()},
-        allowed_actions={(risk, assessment): frozenset(actions)
-                         for risk, assessment, actions in data["allowed_actions"]},
-        output_schema=data["output_schema"],
-        min_excerpt_chars=int(data["min_excerpt_chars"]),
-        max_output_chars=int(data["max_output_chars"]),
-        prohibited_terms=tuple(data["prohibited_terms"]),
-        language=str(data["language"]),
-        extra=dict(data.get("extra") or {}),
-    )
-
-
-def _comment_review(spec_data: Mapping[str, Any]) -> Callable[[str, Any], SampleScore]:
-    from metrics import comment_review
-
-    spec = spec_from_dict(spec_data)
-    return lambda output_text, reference: comment_review.score(output_text, reference, spec)
-
-
-# scorer name -> builder(spec dict) -> score(output_text, reference)
-SCORERS: dict[str, Callable[[Mapping[str, Any]], Callable[[str, Any], SampleScore]]] = {
-    "comment_review": _comment_review,
-}
 
 
 class BundleError(ValueError):
@@ -80,7 +39,7 @@ class RewardBundle:
 
     def score(self, output_text: str, reference: Any) -> SampleScore:
         if self._score is None:
-            self._score = SCORERS[self.scorer](self.spec)
+            self._score = build_scorer(self.scorer, self.spec)
         return self._score(output_text, reference)
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,8 +62,15 @@ class RewardBundle:
         if scorer not in SCORERS:
             raise BundleError(f"{source}: key scorer: {scorer!r} is not known; known: {sorted(SCORERS)}")
         reward = RewardConfig.from_mapping(data.get("reward"), str(data.get("reward_source") or source))
-        return cls(str(data.get("task")), scorer, data["spec"], reward, str(data.get("reference_text") or ""),
-                   dict(data.get("meta") or {}))
+        if not isinstance(data.get("spec"), Mapping):
+            raise BundleError(f"{source}: key spec: the scorer's spec must be an object; rebuild the bundle")
+        bundle = cls(str(data.get("task")), scorer, data["spec"], reward, str(data.get("reference_text") or ""),
+                     dict(data.get("meta") or {}))
+        try:  # built now: a malformed spec is the bundle's error, not every sample's
+            bundle._score = build_scorer(scorer, data["spec"])
+        except ScorerSpecError as exc:
+            raise BundleError(f"{source}: {exc}") from None
+        return bundle
 
     @classmethod
     def from_json(cls, path: Path | str) -> RewardBundle:

@@ -71,6 +71,7 @@ class CommentReviewTask(Generic[Config, Book]):
     playbook passed in, when there is one), `reference_text`, `rows`, `_gold_assessment` and `_rationale`."""
 
     review_prompt: ClassVar[ReviewPrompt]
+    scorer_name: ClassVar[str] = "comment_review"  # metrics/scorers.py
     playbook: Book
     reference_text: str
 
@@ -100,6 +101,12 @@ class CommentReviewTask(Generic[Config, Book]):
     @cached_property
     def spec(self) -> ReviewSpec:
         return self.playbook.review_spec(self._schema)
+
+    def scorer_spec(self) -> dict[str, Any]:
+        """The JSON the reward bundle carries for the scorer (metrics/scorers.py)."""
+        from metrics.review_spec import review_spec_to_dict
+
+        return review_spec_to_dict(self.spec)
 
     def output_schema(self) -> dict[str, Any]:
         return json.loads(json.dumps(self._schema))  # a copy: callers may not alter the task's schema

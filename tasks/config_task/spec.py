@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.config_task import templates
-from tasks.config_task.metrics import AnswerSpec, MetricConfigError, MetricSpec, parse_metric_specs
+from metrics.config_metrics import AnswerSpec, MetricConfigError, MetricSpec, parse_metric_specs
 from tasks.config_task.rows import FieldMap
 from tasks.config_task.schema_check import load_schema
 

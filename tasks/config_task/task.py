@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from tasks.config_task import rows as rowmod
 from tasks.config_task import templates
-from tasks.config_task.metrics import ConfigScorer
+from metrics.config_metrics import ConfigScorer, config_scorer_to_dict
 from tasks.config_task.spec import ConfigTaskError, ConfigTaskSpec, spec_from_config
 from tasks.data_root import data_root as default_data_root
 from tasks.selection import select
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 
 class ConfigTask:
+    scorer_name = "config"  # metrics/scorers.py
+
     def __init__(self, spec: ConfigTaskSpec):
         self.spec = spec
         self.name = spec.name
@@ -49,6 +51,15 @@ class ConfigTask:
     @cached_property
     def _schema_text(self) -> str:
         return json.dumps(self.spec.output_schema, separators=(",", ":"), ensure_ascii=False)
+
+    @property
+    def reference_text(self) -> str:
+        """The fixed Reference every item shares ("" when each row has its own): what a judge reads."""
+        return self.spec.reference_text or ""
+
+    def scorer_spec(self) -> dict[str, Any]:
+        """The JSON the reward bundle carries for the scorer (metrics/scorers.py)."""
+        return config_scorer_to_dict(self.spec.answer_spec, self.spec.metrics)
 
     def output_schema(self) -> dict[str, Any]:
         return json.loads(self._schema_text)  # a copy: callers may not alter the task's schema

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from metrics.policy_nli import majority_labels
+from metrics.policy_review import scoring
+from metrics.policy_review.spec import PolicyReviewSpec
 from tasks.comment_review.task import quote
 from tasks.data_root import data_root as default_data_root
-from tasks.nda_policy import contract_nli, prompt, scoring
+from tasks.nda_policy import contract_nli, prompt
 from tasks.nda_policy.gold import segment_gold, truncation_report
 from tasks.nda_policy.policy import Policy, load_policy
 from tasks.nda_policy.schema import output_schema
-from tasks.nda_policy.spec import PolicyReviewSpec
 from tasks.nda_policy.truncation import STRATEGIES, segments
 from tasks.selection import select
 
@@ -59,7 +60,7 @@ class NdaPolicyConfig:
     max_excerpt: int = 200  # characters per excerpt (schema maxLength)
     min_excerpt_chars: int = 12  # shorter quotes are never grounded
     few_shot_max_chars: int = 3000  # in-context examples are whole training NDAs at most this long
-    metrics: tuple[str, ...] | None = None  # scoring metrics by name (tasks/nda_policy/scoring.py); None = all
+    metrics: tuple[str, ...] | None = None  # scoring metrics by name (metrics/policy_review/scoring.py); None = all
     data_root: str | None = None  # None = tasks.data_root.data_root()
 
     @classmethod
@@ -106,6 +107,8 @@ def estimate_tokens(chars: int, chars_per_token: float) -> int:
 
 
 class NdaPolicyTask:
+    scorer_name = "policy_review"  # metrics/scorers.py
+
     def __init__(self, config: NdaPolicyConfig):
         self.config = config
         self.name = config.name
@@ -148,6 +151,10 @@ class NdaPolicyTask:
             min_excerpt_chars=self.config.min_excerpt_chars,
             metrics=self.config.metrics,
         )
+
+    def scorer_spec(self) -> dict[str, Any]:
+        """The JSON the reward bundle carries for the scorer (metrics/scorers.py)."""
+        return self.spec.to_dict()
 
     def output_schema(self) -> dict[str, Any]:
         return json.loads(json.dumps(self._schema))  # a copy: callers may not alter the task's schema

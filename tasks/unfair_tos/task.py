@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from metrics.label_scorer import LabelScorer, LabelSpec
 from tasks.data_root import data_root as default_data_root
 from tasks.data_root import require
 from tasks.selection import select
@@ -63,6 +64,9 @@ class UnfairTosConfig:
 
 
 class UnfairTosTask:
+    scorer_name = "label"  # metrics/scorers.py
+    reference_text = ""  # no Reference document: the classes are described in the prompt
+
     def __init__(self, config: UnfairTosConfig):
         self.config = config
         self.name = config.name
@@ -76,15 +80,19 @@ class UnfairTosTask:
 
     @cached_property
     def _schema(self) -> dict[str, Any]:
-        from metrics.classification import label_schema
-
-        return label_schema(LABELS, LABEL_FIELD)
+        return self.label_spec.output_schema()
 
     @cached_property
-    def _validator(self):
-        from metrics.json_schema import SchemaValidator
+    def label_spec(self) -> LabelSpec:
+        return LabelSpec(LABELS, LABEL_FIELD, detection_negative=OTHER, detection_prefix="unfair")
 
-        return SchemaValidator(self._schema)
+    @cached_property
+    def _scorer(self) -> LabelScorer:
+        return LabelScorer(self.label_spec)
+
+    def scorer_spec(self) -> dict[str, Any]:
+        """The JSON the reward bundle carries for the scorer (metrics/scorers.py)."""
+        return self.label_spec.to_dict()
 
     def output_schema(self) -> dict[str, Any]:
         return json.loads(json.dumps(self._schema))  # a copy: callers may not alter the task's schema
@@ -167,14 +175,7 @@ class UnfairTosTask:
         return f"prior:{self.config.majority_label}"
 
     def score(self, output_text: str, reference: Mapping[str, Any]) -> SampleScore:
-        from metrics import classification
-
-        gold = reference.get(LABEL_FIELD) if isinstance(reference, Mapping) else None
-        result = classification.score(output_text, gold, LABELS, label_field=LABEL_FIELD, validator=self._validator)
-        if result.values:  # scored (the gold label was valid): add the unfair-vs-Other detection counts
-            predicted = result.details[classification.DETAILS_KEY]["predicted"]
-            result.values.update(classification.detection_values(predicted, gold, OTHER, prefix="unfair"))
-        return result
+        return self._scorer.score(output_text, reference)  # label + unfair-vs-Other detection counts
 
     def aggregates(self) -> list[Aggregate]:
         from metrics import aggregates as agg

@@ -1,5 +1,5 @@
 """The metrics a config task can name, and the scorer that runs them. Standard library only (it imports
-only metrics/), so the reward Lambda could score a config task too.
+only metrics/), so the reward Lambda scores config tasks too (metrics/scorers.py, scorer "config").
 
 Each entry of CONFIG_METRICS is a factory: (options from the YAML, the task's answer spec) -> a Metric of the
 shared MetricRegistry type. Options are checked when the task loads (unknown option, wrong type, a field the
@@ -327,3 +327,17 @@ class ConfigScorer:
         values, details = self.registry.run(self.names, ctx)
         details = {"json_repaired": parsed.repaired, "schema_errors": list(schema_errors), **details}
         return SampleScore(values=values, errors=errors, details=details)
+
+
+def config_scorer_to_dict(spec: AnswerSpec, metrics: Sequence[MetricSpec]) -> dict[str, Any]:
+    """A config task's scorer as JSON: the reward bundle carries it (metrics/scorers.py, scorer "config")."""
+    return {"output_schema": spec.output_schema, "label_field": spec.label_field,
+            "metrics": [{"name": m.name, **m.options} for m in metrics]}
+
+
+def config_scorer_from_dict(data: Mapping[str, Any]) -> ConfigScorer:
+    schema = data.get("output_schema")
+    if not isinstance(schema, Mapping):
+        raise MetricConfigError("config scorer spec: `output_schema` must be an object")
+    spec = AnswerSpec(schema, str(data.get("label_field") or "label"))
+    return ConfigScorer(spec, parse_metric_specs(data.get("metrics"), "config scorer spec: `metrics`"))

@@ -9,7 +9,7 @@ by name: spec.metrics) adds its values. An answer that is not JSON or not the sc
 SCHEMA error and is scored as answering no rule: every rule counts as wrong and every gold evidence span as
 missed, so breaking the format costs. A malformed reference is an INPUT error with no values.
 
-Standard library only (metrics/ and this package's stdlib modules), like metrics.comment_review."""
+Standard library only (metrics/ only), like metrics.comment_review."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from metrics.grounding import Document, Grounding, ground
 from metrics.parsing import ParseResult
 from metrics.registry import Metric, MetricRegistry
 from metrics.types import SampleScore
-from tasks.nda_policy.reference import PolicyReference, PolicyReferenceError, parse_reference
-from tasks.nda_policy.spec import PolicyReviewSpec
+from metrics.policy_review.reference import PolicyReference, PolicyReferenceError, parse_reference
+from metrics.policy_review.spec import PolicyReviewSpec
 
 MAX_SCHEMA_MESSAGES = 5
 

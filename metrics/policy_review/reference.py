@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.nda_policy.spec import PolicyReviewSpec
+from metrics.policy_review.spec import PolicyReviewSpec
 
 
 class PolicyReferenceError(ValueError):
