@@ -17,6 +17,7 @@ commands:
   data     fetch or check the data sets (rft-evals data fetch [--from DIR] | rft-evals data check)
   export-rft  write RFT training data (task=... split=train [format=nova|trl|verl] [out=PATH] [limit=N])
   reward   the reward Lambda: rft-evals reward bundle [--reward NAME] | rft-evals reward invoke --event FILE
+           | rft-evals reward audit task=T reward=R (is the reward worth maximising? docs/reward_design.md)
   batch    Bedrock batch inference: rft-evals batch write|submit|status|collect|score (see docs/scaling.md)
   nightly  the nightly regression suite: rft-evals nightly suite=local|nightly [overrides]; exit 1 on a regression
   compare  paired comparison and gate of two runs: rft-evals compare RUN_A RUN_B (folders or MLflow run ids)

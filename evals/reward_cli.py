@@ -164,6 +164,10 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["audit"]:  # key=value arguments, like `rft-evals run` (evals/reward_audit/cli.py)
+        from evals.reward_audit.cli import main as audit_main
+
+        return audit_main(argv[1:])
     parser = argparse.ArgumentParser(prog="rft-evals reward", description="The reward Lambda: bundle and run it.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text, func in (("bundle", "write the Lambda's reward bundle JSON", _cmd_bundle),

@@ -29,6 +29,7 @@ from metrics.review_reference import ReviewReferenceError, parse_reference
 from metrics.review_spec import ReviewSpec
 from metrics.risk_detection import decide, risk_values
 from metrics.safety import safety_findings
+from metrics.steering import steering_phrases
 from metrics.types import SampleScore
 
 MAX_SCHEMA_MESSAGES = 5  # enough to see what went wrong; a 40-error answer should not bloat the record
@@ -47,7 +48,8 @@ def _format(ctx: ReviewContext) -> dict[str, float]:
 
 def _grounding(ctx: ReviewContext) -> dict[str, float]:
     grounded = sum(1 for c in ctx.comments if c.grounding.grounded)
-    return {"grounded_excerpts": float(grounded), "total_excerpts": float(len(ctx.comments))}
+    return {"grounded_excerpts": float(grounded), "total_excerpts": float(len(ctx.comments)),
+            "ungrounded_excerpts": float(len(ctx.comments) - grounded)}  # a count a reward can charge for
 
 
 def _risk(ctx: ReviewContext) -> dict[str, float]:
@@ -70,11 +72,15 @@ def _risk_aggregates(spec: ReviewSpec) -> list[Aggregate]:
 
 
 def _assessment(ctx: ReviewContext) -> dict[str, float]:
-    return assessment_values(ctx.comments, ctx.reference.gold, ctx.spec.assessments)
+    values = assessment_values(ctx.comments, ctx.reference.gold, ctx.spec.assessments)
+    values["assessment_wrong"] = values["assessment_matched"] - values["assessment_correct"]  # chargeable count
+    return values
 
 
 def _actions(ctx: ReviewContext) -> dict[str, float]:
-    return action_values(ctx.comments, ctx.spec.allowed_actions)
+    values = action_values(ctx.comments, ctx.spec.allowed_actions)
+    values["action_noncompliant"] = values["action_total"] - values["action_compliant"]  # chargeable count
+    return values
 
 
 def _length(ctx: ReviewContext) -> dict[str, float]:
@@ -142,6 +148,12 @@ REVIEW_METRICS: MetricRegistry[ReviewContext] = MetricRegistry(
         Metric("length", _length, lambda spec: [agg.mean("length_ok")]),
         Metric("language", _language, lambda spec: [agg.mean("language_ok")], _language_details),
         Metric("safety", _safety, lambda spec: [agg.mean("safety_ok")], _safety_details),
+        Metric(
+            "steering",
+            lambda ctx: {"steering_phrases": float(steering_phrases(ctx.output_text))},
+            lambda spec: [agg.mean("steering_phrases", higher_is_better=False)],
+            description="phrases aimed at a grader (metrics/steering.py)",
+        ),
         Metric(
             "n_comments",
             lambda ctx: {"n_comments": float(len(ctx.comments))},

@@ -2,7 +2,12 @@
 produced and returns a number in [0, 1]. A component whose denominator is zero is vacuous and takes its
 `empty` value (e.g. grounding of an answer without comments: nothing was ungrounded). Standard library only.
 
-Add a component by adding an entry to DETERMINISTIC; reward configs name components by these keys."""
+Add a component by adding an entry to DETERMINISTIC; reward configs name components by these keys.
+
+One parametric component, `cost_credit`, takes its inputs from the config: `costs` (value name -> cost per
+unit) and `budget`. It is 1 - sum(cost * value) / budget, clipped to [0, 1]: a sample loses credit in
+proportion to its errors (misses, false flags, wrong levels), so an answer that says nothing is charged for
+what it misses, and the corpus mean is linear in the corpus error counts (docs/reward_design.md)."""
 
 from __future__ import annotations
 
@@ -48,6 +53,8 @@ DETERMINISTIC: dict[str, Deterministic] = {
     "json_clean": Deterministic(("json_repaired",), lambda r: 1.0 - _flag(r), 1.0,
                                 "the JSON needed no repair (no fence or surrounding prose)"),
     "safety_ok": _flag_component("safety_ok", "no leaked personal data, secrets or prohibited terms"),
+    "steering_free": Deterministic(("steering_phrases",), lambda n: 0.0 if n > 0 else 1.0, 1.0,
+                                   "no text aimed at a grader (metrics/steering.py)"),
     "language_ok": _flag_component("language_ok", "the rationales are in the task's language"),
     "length_ok": _flag_component("length_ok", "the answer is within the length bound"),
     "window_flag_correct": _flag_component("window_flag_correct", "'this window has a risk' is right"),
@@ -75,8 +82,27 @@ DETERMINISTIC: dict[str, Deterministic] = {
 }
 
 
-def compute_component(name: str, values: Mapping[str, float], empty: float | None = None) -> float:
-    """The value of deterministic component `name`; raises MissingValueError when an input is absent."""
+COST_CREDIT = "cost_credit"
+
+
+def cost_credit(values: Mapping[str, float], costs: Mapping[str, float], budget: float) -> float:
+    """1 - sum(cost * value) / budget, clipped to [0, 1]; raises MissingValueError when a value is absent."""
+    missing = [key for key in costs if key not in values]
+    if missing:
+        raise MissingValueError(f"reward component {COST_CREDIT!r} charges the values {missing}, which the scorer "
+                                f"did not produce; fix the names under `costs:` or enable the metric")
+    charged = sum(weight * float(values[key]) for key, weight in costs.items())
+    return min(1.0, max(0.0, 1.0 - charged / budget))
+
+
+def compute_component(name: str, values: Mapping[str, float], empty: float | None = None,
+                      costs: Mapping[str, float] | None = None, budget: float | None = None) -> float:
+    """The value of deterministic component `name`; raises MissingValueError when an input is absent.
+    `costs` and `budget` are the parameters of `cost_credit` (and only of it)."""
+    if name == COST_CREDIT:
+        if not costs or budget is None:
+            raise ValueError(f"{COST_CREDIT} needs `costs` and `budget`")
+        return cost_credit(values, costs, budget)
     component = DETERMINISTIC[name]
     missing = [key for key in component.inputs if key not in values]
     if missing:

@@ -60,8 +60,8 @@ def _neutral(config: RewardConfig, error: ClassifiedError, components: Sequence[
 
 
 def _deterministic(values: Mapping[str, float], config: RewardConfig) -> dict[str, float]:
-    return {c.name: compute_component(c.metric, values, c.empty) for c in config.deterministic_components
-            if c.metric is not None}
+    return {c.name: compute_component(c.metric, values, c.empty, c.costs, c.budget)
+            for c in config.deterministic_components if c.metric is not None}
 
 
 def _failed_gate(computed: Mapping[str, float], config: RewardConfig):

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metrics.reward.components import DETERMINISTIC
+from metrics.reward.components import COST_CREDIT, DETERMINISTIC
 from metrics.reward.formula import Formula, FormulaError, compile_formula
 
 REPORT_TYPES = ("Reward", "Metric")
-_TOP_KEYS = {"name", "description", "range", "neutral", "components", "formula", "gates", "judge", "lambda"}
-_COMPONENT_KEYS = {"metric", "judge", "weight", "report", "empty", "description"}
+_TOP_KEYS = {"name", "description", "range", "neutral", "components", "formula", "gates", "judge", "lambda",
+             "audit"}
+_COMPONENT_KEYS = {"metric", "judge", "weight", "report", "empty", "description", "costs", "budget"}
+_AUDIT_KEYS = {"min_kendall", "quality_floor", "min_margin", "min_baseline_margin"}
 
 
 class RewardConfigError(ValueError):
@@ -32,10 +34,25 @@ class ComponentSpec:
     weight: float = 0.0
     report: str = "Metric"
     empty: float | None = None  # overrides the deterministic component's vacuous value
+    costs: Mapping[str, float] | None = None  # cost_credit only: value name -> cost per unit
+    budget: float | None = None  # cost_credit only: the cost at which the credit reaches 0
 
     @property
     def is_judge(self) -> bool:
         return self.criterion is not None
+
+
+@dataclass(frozen=True)
+class AuditThresholds:
+    """What `rft-evals reward audit` demands of the reward (the `audit:` key; docs/reward_design.md).
+    Across answer policies: Kendall tau between mean reward and the headline production metric over the
+    honest policies and baselines; every degenerate policy earns less than every honest policy whose metric
+    is at least `quality_floor` (by `min_margin`) and less than the best baseline (by `min_baseline_margin`)."""
+
+    min_kendall: float = 0.9
+    quality_floor: float = 0.25
+    min_margin: float = 0.0
+    min_baseline_margin: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,7 @@ class RewardConfig:
     formula: Formula | None = None
     gates: tuple[Gate, ...] = ()
     judge: Mapping[str, Any] = field(default_factory=dict)  # judge settings, read by the judge client
+    audit: AuditThresholds = field(default_factory=AuditThresholds)
     lambda_settings: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the mapping it was built from
 
@@ -130,8 +148,9 @@ def _component(name: str, data: Any, source: str, has_formula: bool) -> Componen
     metric, criterion = data.get("metric"), data.get("judge")
     if (metric is None) == (criterion is None):
         raise _error(source, key, "set exactly one of `metric:` (a deterministic check) or `judge:` (a criterion)")
-    if metric is not None and (not isinstance(metric, str) or metric not in DETERMINISTIC):
-        raise _error(source, f"{key}.metric", f"unknown metric {metric!r}; known: {sorted(DETERMINISTIC)}")
+    if metric is not None and (not isinstance(metric, str) or metric not in (*DETERMINISTIC, COST_CREDIT)):
+        raise _error(source, f"{key}.metric",
+                     f"unknown metric {metric!r}; known: {sorted((*DETERMINISTIC, COST_CREDIT))}")
     if criterion is not None and (not isinstance(criterion, str) or not criterion):
         raise _error(source, f"{key}.judge", "must be the name of a judge criterion")
     if has_formula and "weight" in data:
@@ -147,7 +166,46 @@ def _component(name: str, data: Any, source: str, has_formula: bool) -> Componen
         empty = _number(empty, source, f"{key}.empty")
         if not 0.0 <= empty <= 1.0:
             raise _error(source, f"{key}.empty", f"must be in [0, 1], got {empty}")
-    return ComponentSpec(name, metric, criterion, weight, report or "", empty)
+    costs, budget = _costs(data, metric, source, key)
+    return ComponentSpec(name, metric, criterion, weight, report or "", empty, costs, budget)
+
+
+def _costs(data: Mapping[str, Any], metric: Any, source: str, key: str) -> tuple[dict[str, float] | None,
+                                                                                  float | None]:
+    """`costs` and `budget`: required by cost_credit, refused elsewhere."""
+    if metric != COST_CREDIT:
+        extra = [k for k in ("costs", "budget") if k in data]
+        if extra:
+            raise _error(source, f"{key}.{extra[0]}", f"only the `{COST_CREDIT}` metric takes costs and budget")
+        return None, None
+    raw = data.get("costs")
+    if not isinstance(raw, Mapping) or not raw:
+        raise _error(source, f"{key}.costs", "must be a non-empty mapping of scorer value name -> cost per unit, "
+                     "e.g. {risk_fn: 1.0, risk_fp: 0.35}")
+    costs = {}
+    for name, cost in raw.items():
+        costs[str(name)] = _number(cost, source, f"{key}.costs.{name}")
+        if costs[str(name)] < 0:
+            raise _error(source, f"{key}.costs.{name}", f"must be >= 0, got {cost}")
+    budget = _number(data.get("budget"), source, f"{key}.budget")
+    if budget <= 0:
+        raise _error(source, f"{key}.budget", f"must be > 0 (the cost at which the credit reaches 0), got {budget}")
+    return costs, budget
+
+
+def _audit(data: Any, source: str) -> AuditThresholds:
+    if data is None:
+        return AuditThresholds()
+    if not isinstance(data, Mapping):
+        raise _error(source, "audit", f"must be a mapping with keys {sorted(_AUDIT_KEYS)}")
+    unknown = set(data) - _AUDIT_KEYS
+    if unknown:
+        raise _error(source, "audit", f"unknown keys {_names(unknown)}; use {sorted(_AUDIT_KEYS)}")
+    values = {k: _number(v, source, f"audit.{k}") for k, v in data.items()}
+    for k in ("min_kendall", "quality_floor"):
+        if k in values and not -1.0 <= values[k] <= 1.0:
+            raise _error(source, f"audit.{k}", f"must be in [-1, 1], got {values[k]}")
+    return AuditThresholds(**values)
 
 
 def _gate(i: int, data: Any, components: Mapping[str, ComponentSpec], source: str) -> Gate:
@@ -209,7 +267,7 @@ def _parse(data: Any, source: str) -> RewardConfig:
     # Components that make the reward are reported as Reward unless the config says otherwise.
     resolved = tuple(
         ComponentSpec(c.name, c.metric, c.criterion, c.weight, c.report or ("Reward" if c.name in used else "Metric"),
-                      c.empty)
+                      c.empty, c.costs, c.budget)
         for c in components.values()
     )
     for section in ("judge", "lambda"):
@@ -222,6 +280,7 @@ def _parse(data: Any, source: str) -> RewardConfig:
     config = RewardConfig(
         name=str(data.get("name") or Path(source).stem), source=source, components=resolved, low=low, high=high,
         neutral=neutral, formula=formula, gates=gates, judge=dict(data.get("judge") or {}),
+        audit=_audit(data.get("audit"), source),
         lambda_settings=dict(data.get("lambda") or {}), raw=json.loads(json.dumps(dict(data))),
     )
     for i, gate in enumerate(gates):
