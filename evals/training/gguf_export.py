@@ -79,19 +79,22 @@ def _extract(sdist: Path, folder: Path) -> None:
     partial.rename(folder)
 
 
-def convert_to_gguf(model_dir: Path, out_file: Path, out_type: str = "f16", *, cache: Path | None = None) -> Path:
-    """Convert a saved transformers model folder to one GGUF file (skipped when it is already there)."""
+def convert_to_gguf(model_dir: Path, out_file: Path, out_type: str = "f16", *, model_name: str | None = None,
+                    cache: Path | None = None) -> Path:
+    """Convert a saved transformers model folder to one GGUF file. `model_name` goes into the GGUF header
+    (general.name): the evaluation cache fingerprints a GGUF by its first MB, so a name that differs per
+    checkpoint keeps a retrained model from being answered from an older model's cache."""
     if out_type not in OUT_TYPES:
         raise ConverterError(f"gguf out type {out_type!r} is not one of {OUT_TYPES}")
     out_file = Path(out_file)
-    if out_file.is_file():
-        return out_file
     folder = converter_dir(cache)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     partial = out_file.with_name(out_file.name + ".partial")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder / "gguf-py"), str(folder)])}
     command = [sys.executable, str(folder / "convert_hf_to_gguf.py"), str(model_dir), "--outfile", str(partial),
                "--outtype", out_type]
+    if model_name:
+        command += ["--model-name", model_name]
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0 or not partial.is_file():
         raise ConverterError(f"convert_hf_to_gguf.py failed on {model_dir}: {result.stderr.strip()[-800:]}")

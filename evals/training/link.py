@@ -25,16 +25,19 @@ def write_sidecar(gguf: Path, values: Mapping[str, Any]) -> Path:
     return path
 
 
+def read_sidecar(gguf: Path | str) -> dict[str, Any]:
+    """The sidecar's values; empty when there is none or it is not a JSON object."""
+    try:
+        data = json.loads(sidecar(gguf).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return dict(data) if isinstance(data, Mapping) else {}
+
+
 def checkpoint_tags(model_config: Mapping[str, Any]) -> dict[str, str]:
     """MLflow tags linking a candidate to its training run; empty for a model that was not trained here."""
     gguf = model_config.get("gguf")
     if not gguf:
         return {}
-    path = sidecar(str(gguf))
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, Mapping):
-        return {}
+    data = read_sidecar(str(gguf))
     return {key: str(data[key]) for key in TAG_KEYS if data.get(key) is not None}

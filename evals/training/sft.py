@@ -36,6 +36,7 @@ def train_sft(base_dir: Path, out_dir: Path, records: Sequence[dict[str, Any]], 
         max_length=settings.max_length, completion_only_loss=True,
         logging_steps=settings.logging_steps, save_strategy="no", report_to=list(report_to),
         bf16=settings.dtype == "bfloat16", dataloader_num_workers=0,
+        gradient_checkpointing=False,  # 135M fits; recomputing activations costs ~1/3 more time
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(list(records)),
                          processing_class=tokenizer, peft_config=lora_config(settings.lora))

@@ -90,6 +90,29 @@ def merge_checkpoint(sft_dir: Path, adapter_dir: Path, out_dir: Path) -> Path:
     return out_dir
 
 
+def weights_digest(folder: Path) -> str:
+    """A short content hash of a model folder's weights (the LoRA adapter when there is one: small and
+    different per checkpoint)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = sorted(folder.glob("adapter_model.safetensors")) or sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"no safetensors weights in {folder}")
+    for path in files:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def _served(gguf: Path, source_digest: str) -> bool:
+    """The GGUF exists and was converted from these very weights (a retrained stage is converted again)."""
+    from evals.training.link import read_sidecar
+
+    return gguf.is_file() and read_sidecar(gguf).get("source_digest") == source_digest
+
+
 def run_serve(config: Mapping[str, Any]) -> None:
     import shutil
 
@@ -99,23 +122,34 @@ def run_serve(config: Mapping[str, Any]) -> None:
     layout = layout_of(config)
     manifest = layout.read_manifest()
     link = {"training_run_id": manifest.get("mlflow_run_id"), "training_task": config["task"]["name"]}
+    stage_runs = manifest.get("stage_run_ids") or {}
     for stage in ("base", "sft", "rft"):
-        if not layout.merged(stage).is_dir():
+        weights = layout.base_hf if stage == "base" else layout.stage_dir(stage) / "adapter"
+        if not layout.merged(stage).is_dir() or not weights.is_dir():
             log.warning("serve: no %s model at %s; skipped", stage, layout.merged(stage))
             continue
-        gguf = convert_to_gguf(layout.merged(stage), layout.gguf(stage), layout.out_type)
-        write_sidecar(gguf, {**link, "training_stage": stage,
-                             "training_stage_run_id": manifest.get("stage_run_ids", {}).get(stage)})
+        digest = weights_digest(weights)
+        gguf = layout.gguf(stage)
+        if _served(gguf, digest):
+            continue
+        gguf.unlink(missing_ok=True)
+        convert_to_gguf(layout.merged(stage), gguf, layout.out_type, model_name=f"smollm2-135m-{stage}-{digest}")
+        write_sidecar(gguf, {**link, "training_stage": stage, "training_stage_run_id": stage_runs.get(stage),
+                             "source_digest": digest})
+        log.info("served %s: %s", stage, gguf)
     for step, adapter in saved_checkpoints(layout.stage_dir("rft")):
         target = layout.step_gguf(step)
-        if target.is_file():
+        digest = weights_digest(adapter)
+        if _served(target, digest):
             continue
+        target.unlink(missing_ok=True)
         scratch = layout.stage_dir("rft") / "steps" / f"merged-{step}"
         merge_checkpoint(layout.merged("sft"), adapter, scratch)
-        convert_to_gguf(scratch, target, layout.out_type)
+        convert_to_gguf(scratch, target, layout.out_type, model_name=f"smollm2-135m-rft-step{step}-{digest}")
         shutil.rmtree(scratch)
         write_sidecar(target, {**link, "training_stage": "rft", "training_step": step,
-                               "training_stage_run_id": manifest.get("stage_run_ids", {}).get("rft")})
+                               "training_stage_run_id": stage_runs.get("rft"), "source_digest": digest})
+        log.info("served RFT step %d: %s", step, target)
 
 
 RUNNERS: dict[str, Callable[[Mapping[str, Any]], None]] = {
