@@ -100,7 +100,7 @@ def train(config: Mapping[str, Any], console: Any) -> int:
     tracker = TrainingTracker(tracking, layout) if tracking.get("enabled") else None
     manifest = layout.read_manifest()
     run_id = tracker.start(config, manifest.get("mlflow_run_id")) if tracker else None
-    manifest = layout.update_manifest(mlflow_run_id=run_id, task=config["task"]["name"],
+    manifest = layout.update_manifest(mlflow_run_id=run_id, task=config["task"]["name"], task_config=config["task"],
                                       serve_type=layout.out_type, stage_run_ids=manifest.get("stage_run_ids", {}),
                                       stages=manifest.get("stages", {}))
     status = "FAILED"

@@ -43,7 +43,10 @@ def run_config(layout: Layout, limit: int, seed: int, overrides: Sequence[str]) 
     cfg = _compose(["candidates=trained", f"limit={limit}", f"seed={seed}", f"kind={SWEEP_KIND}",
                     "run_name=sweep/contract_review", *overrides])
     template = OmegaConf.to_container(cfg.candidates[TEMPLATE], resolve=True)
+    trained_task = layout.read_manifest().get("task_config")
     with open_dict(cfg):
+        if trained_task:  # the checkpoints are asked with the prompt they were trained on
+            cfg.task = OmegaConf.create({**trained_task, "split": cfg.task.split})
         cfg.candidates = OmegaConf.create(step_candidates(layout, template))  # type: ignore[arg-type]
     return cfg
 
