@@ -127,3 +127,18 @@ def test_package_imports_without_torch(monkeypatch):
 
     for module in (evals.training.command, evals.training.stages, evals.training.sweep):
         importlib.reload(module)
+
+
+def test_compact_prompt_names_every_category_and_action_rule(data_root):
+    full = build(TASK_CFG, data_root=data_root)
+    compact = build({**TASK_CFG, "prompt": "compact"}, data_root=data_root)
+    row = compact.rows("train")[0]
+    system = compact.messages(row)[0]["content"]
+    assert len(system) * 4 < len(full.messages(row)[0]["content"])
+    for category in compact.playbook.categories:
+        allowed = " | ".join(f"{a}: {', '.join(rule.allowed)}" for a, rule in category.actions.items())
+        assert f"- {category.id}: {category.description} [{allowed}]" in system
+    assert compact.messages(row)[-1] == full.messages(row)[-1]  # the TargetDocument turn is the same
+    assert compact.prompt_template_hash() != full.prompt_template_hash()  # caches keep the two apart
+    with pytest.raises(ValueError, match="prompt 'short' is not known"):
+        build({**TASK_CFG, "prompt": "short"}, data_root=data_root)
