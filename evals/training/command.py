@@ -27,6 +27,7 @@ MLFLOW_STAGES = ("sft", "rft")  # the stages that log curves
 class StageResult:
     stage: str
     wall_seconds: float
+    cpu_seconds: float  # user + system CPU of the stage's process: what the stage costs whatever the load
     peak_rss_mb: float
     exit_code: int
 
@@ -38,8 +39,8 @@ def run_stage(stage: str, config_file: Path, env: Mapping[str, str], log_file: P
     process = subprocess.Popen(command, env=dict(env))
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
-    return StageResult(stage, round(time.perf_counter() - started, 1), round(usage.ru_maxrss / 1024, 1),
-                       process.returncode)
+    return StageResult(stage, round(time.perf_counter() - started, 1), round(usage.ru_utime + usage.ru_stime, 1),
+                       round(usage.ru_maxrss / 1024, 1), process.returncode)
 
 
 def check_stages(stages: Sequence[str]) -> list[str]:
@@ -84,6 +85,7 @@ class TrainingTracker:
     def log_stage(self, parent_id: str, result: StageResult) -> None:
         client = self._mlflow.tracking.MlflowClient()
         client.log_metric(parent_id, f"{result.stage}_wall_seconds", result.wall_seconds)
+        client.log_metric(parent_id, f"{result.stage}_cpu_seconds", result.cpu_seconds)
         client.log_metric(parent_id, f"{result.stage}_peak_rss_mb", result.peak_rss_mb)
 
     def end(self, run_id: str, status: str) -> None:
@@ -124,8 +126,8 @@ def train(config: Mapping[str, Any], console: Any) -> int:
             layout.update_manifest(stages=manifest["stages"])
             if tracker and run_id:
                 tracker.log_stage(run_id, result)
-            console.print(f"  {stage}: {result.wall_seconds:.0f} s, peak RSS {result.peak_rss_mb / 1024:.2f} GB, "
-                          f"exit {result.exit_code}")
+            console.print(f"  {stage}: {result.wall_seconds:.0f} s wall, {result.cpu_seconds:.0f} CPU-s, peak RSS "
+                          f"{result.peak_rss_mb / 1024:.2f} GB, exit {result.exit_code}")
             if result.exit_code != 0:
                 console.print(f"[bold red]stage {stage} failed[/bold red] (exit {result.exit_code}); rerun "
                               f"`rft-evals train stages=[{','.join(stages[stages.index(stage):])}]` after fixing it")
@@ -143,11 +145,11 @@ def print_summary(layout: Layout, console: Any) -> None:
 
     manifest = layout.read_manifest()
     table = Table(title=f"training in {layout.root}")
-    for column in ("stage", "wall", "peak RSS", "exit"):
+    for column in ("stage", "wall", "CPU", "peak RSS", "exit"):
         table.add_column(column)
     for stage, result in manifest.get("stages", {}).items():
-        table.add_row(stage, f"{result['wall_seconds'] / 60:.1f} min", f"{result['peak_rss_mb'] / 1024:.2f} GB",
-                      str(result["exit_code"]))
+        table.add_row(stage, f"{result['wall_seconds'] / 60:.1f} min", f"{result.get('cpu_seconds', 0) / 60:.1f} min",
+                      f"{result['peak_rss_mb'] / 1024:.2f} GB", str(result["exit_code"]))
     console.print(table)
     for stage in ("base", "sft", "rft"):
         if layout.gguf(stage).is_file():

@@ -110,13 +110,15 @@ def _served(gguf: Path, source_digest: str) -> bool:
     """The GGUF exists and was converted from these very weights (a retrained stage is converted again)."""
     from evals.training.link import read_sidecar
 
-    return gguf.is_file() and read_sidecar(gguf).get("source_digest") == source_digest
+    return gguf.is_file() and read_sidecar(gguf.resolve()).get("source_digest") == source_digest
 
 
 def run_serve(config: Mapping[str, Any]) -> None:
+    import os
     import shutil
 
     from evals.training.gguf_export import convert_to_gguf
+    from evals.training.link import read_sidecar
     from evals.training.rft import saved_checkpoints
 
     layout = layout_of(config)
@@ -137,12 +139,17 @@ def run_serve(config: Mapping[str, Any]) -> None:
         write_sidecar(gguf, {**link, "training_stage": stage, "training_stage_run_id": stage_runs.get(stage),
                              "source_digest": digest})
         log.info("served %s: %s", stage, gguf)
+    final_digest = read_sidecar(layout.gguf("rft")).get("source_digest")
     for step, adapter in saved_checkpoints(layout.stage_dir("rft")):
         target = layout.step_gguf(step)
         digest = weights_digest(adapter)
         if _served(target, digest):
             continue
         target.unlink(missing_ok=True)
+        if digest == final_digest:  # the last checkpoint is the RFT model: the same file, evaluated once
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(os.path.relpath(layout.gguf("rft"), target.parent))
+            continue
         scratch = layout.stage_dir("rft") / "steps" / f"merged-{step}"
         merge_checkpoint(layout.merged("sft"), adapter, scratch)
         convert_to_gguf(scratch, target, layout.out_type, model_name=f"smollm2-135m-rft-step{step}-{digest}")

@@ -31,8 +31,9 @@ def step_candidates(layout: Layout, template: Mapping[str, Any]) -> dict[str, di
         raise FileNotFoundError(f"{layout.root}: the sweep needs the SFT GGUF and at least one served RFT "
                                 "checkpoint (rft/steps/step-<N>.gguf); run `rft-evals train` (its serve stage "
                                 "converts every checkpoint) or point --checkpoints-dir at a trained folder")
-    return {f"step_{step}": {**template, "name": f"smollm2-rft-step{step}", "gguf": str(path), "role": "",
-                             "training_step": step} for step, path in steps}
+    # a step linked to the final RFT file is evaluated as that file (same model id: the nightly's answers are reused)
+    return {f"step_{step}": {**template, "name": f"smollm2-rft-step{step}", "gguf": str(path.resolve()),
+                             "role": "checkpoint", "training_step": step} for step, path in steps}
 
 
 def run_config(layout: Layout, limit: int, seed: int, overrides: Sequence[str]) -> Any:
