@@ -63,11 +63,11 @@ def test_pick_rows_is_seeded_and_keeps_the_risky_share(task):
 
 def test_stage_settings_are_checked():
     assert SftSettings.from_mapping({"examples": 8, "lora": {"r": 4}}).lora.r == 4
-    with pytest.raises(TrainConfigError, match="train.sft: unknown keys"):
+    with pytest.raises(TrainConfigError, match="sft: unknown keys"):
         SftSettings.from_mapping({"exampels": 8})
     with pytest.raises(TrainConfigError, match="num_generations"):
         RftSettings.from_mapping({"num_generations": 1})
-    with pytest.raises(TrainConfigError, match="train.rft.steps"):
+    with pytest.raises(TrainConfigError, match="rft.steps"):
         RftSettings.from_mapping({"steps": 0})
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.training.layout import Layout
+from evals.training.settings import RftSettings, SftSettings
 from evals.training.stages import STAGES
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent.parent / "conf")
@@ -95,9 +96,11 @@ class TrainingTracker:
 
 
 def train(config: Mapping[str, Any], console: Any) -> int:
+    stages = check_stages(list(config.get("stages") or STAGES))  # before anything is written
+    SftSettings.from_mapping(config.get("sft"))  # bad settings fail now, not after the stages before them
+    RftSettings.from_mapping(config.get("rft"))
     layout = Layout(Path(str(config["checkpoints_dir"])), str(config.get("serve_type") or "f16"))
     layout.root.mkdir(parents=True, exist_ok=True)
-    stages = check_stages(list(config.get("stages") or STAGES))
     tracking = config.get("tracking") or {}
     tracker = TrainingTracker(tracking, layout) if tracking.get("enabled") else None
     manifest = layout.read_manifest()
@@ -166,7 +169,10 @@ def hydra_entry() -> None:
     from omegaconf import DictConfig, OmegaConf
     from rich.console import Console
 
+    from evals.user_errors import exit_on_user_error
+
     @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+    @exit_on_user_error
     def _main(cfg: DictConfig) -> None:
         config = OmegaConf.to_container(cfg, resolve=True)
         code = train(config, Console(width=None if sys.stdout.isatty() else 150))  # type: ignore[arg-type]

@@ -43,7 +43,7 @@ class SftSettings:
     logging_steps: int = 1
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "train.sft") -> SftSettings:
+    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "sft") -> SftSettings:
         values = dict(data or {})
         lora = _from_mapping(LoraSettings, values.pop("lora", None), f"{where}.lora")
         settings = _from_mapping(cls, {**values, "lora": lora}, where)
@@ -68,7 +68,7 @@ class RftSettings:
     logging_steps: int = 1
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "train.rft") -> RftSettings:
+    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "rft") -> RftSettings:
         values = dict(data or {})
         lora = _from_mapping(LoraSettings, values.pop("lora", None), f"{where}.lora")
         settings = _from_mapping(cls, {**values, "lora": lora}, where)

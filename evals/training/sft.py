@@ -55,5 +55,5 @@ def _check_lengths(trainer: Any, max_length: int) -> None:
     """TRL truncates from the right: an example at the limit would have lost (part of) its gold answer."""
     lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
     if lengths and max(lengths) >= max_length:
-        raise ValueError(f"train.sft.max_length={max_length}: the longest example has {max(lengths)} tokens and "
-                         "would lose its answer; raise train.sft.max_length")
+        raise ValueError(f"sft.max_length={max_length}: the longest example has {max(lengths)} tokens and "
+                         "would lose its answer; raise sft.max_length")

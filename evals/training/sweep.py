@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -173,5 +174,5 @@ def cli(argv: list[str]) -> int:
     try:
         return sweep(layout, args.limit, args.seed, args.overrides, args.out)
     except FileNotFoundError as exc:
-        print(f"rft-evals sweep: error: {exc}")
+        print(f"rft-evals sweep: error: {exc}", file=sys.stderr)
         return 2
