@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.training.clock import step_clock
 from evals.training.settings import RftSettings
 from evals.training.sft import lora_config
 
@@ -50,6 +51,7 @@ def train_rft(sft_dir: Path, out_dir: Path, records: Sequence[dict[str, Any]], s
     trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=args,
                           train_dataset=datasets.Dataset.from_list(list(records)), processing_class=tokenizer,
                           peft_config=lora_config(settings.lora))
+    trainer.add_callback(step_clock(out_dir / "steps.jsonl"))
     trainer.train()
     adapter_dir = out_dir / "adapter"
     trainer.model.save_pretrained(adapter_dir)

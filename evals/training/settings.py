@@ -1,4 +1,4 @@
-"""The settings of one training stage (conf/train/<stage>.yaml, under `train.sft` / `train.rft`) as typed,
+"""The settings of one training stage (conf/train/<stage>.yaml, the keys `sft` and `rft` of conf/train.yaml) as typed,
 checked values. Every error names the key and the fix."""
 
 from __future__ import annotations

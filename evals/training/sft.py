@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.training.clock import step_clock
 from evals.training.settings import LoraSettings, SftSettings
 
 
@@ -41,6 +42,7 @@ def train_sft(base_dir: Path, out_dir: Path, records: Sequence[dict[str, Any]], 
     trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(list(records)),
                          processing_class=tokenizer, peft_config=lora_config(settings.lora))
     _check_lengths(trainer, settings.max_length)
+    trainer.add_callback(step_clock(out_dir / "steps.jsonl"))
     trainer.train()
     adapter_dir = out_dir / "adapter"
     trainer.model.save_pretrained(adapter_dir)
