@@ -142,3 +142,10 @@ def test_compact_prompt_names_every_category_and_action_rule(data_root):
     assert compact.prompt_template_hash() != full.prompt_template_hash()  # caches keep the two apart
     with pytest.raises(ValueError, match="prompt 'short' is not known"):
         build({**TASK_CFG, "prompt": "short"}, data_root=data_root)
+
+
+def test_stage_defaults_match_the_shipped_configs():
+    from omegaconf import OmegaConf
+
+    assert SftSettings.from_mapping(OmegaConf.to_container(OmegaConf.load("conf/train/sft.yaml"))) == SftSettings()
+    assert RftSettings.from_mapping(OmegaConf.to_container(OmegaConf.load("conf/train/rft.yaml"))) == RftSettings()
