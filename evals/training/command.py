@@ -113,6 +113,8 @@ def train(config: Mapping[str, Any], console: Any) -> int:
         for stage in stages:
             stage_config = dict(config)
             env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            if config.get("torch_threads"):  # OpenMP worker threads spin: on a busy machine fewer go faster
+                env["OMP_NUM_THREADS"] = str(config["torch_threads"])
             if tracker and run_id and stage in MLFLOW_STAGES:
                 stage_run = tracker.stage_run(run_id, stage)
                 manifest["stage_run_ids"][stage] = stage_run

@@ -175,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = json.loads(Path(args[1]).read_text(encoding="utf-8"))
+    if config.get("torch_threads") and args[0] != "serve":
+        import torch
+
+        torch.set_num_threads(int(config["torch_threads"]))
     RUNNERS[args[0]](config)
     return 0
 
