@@ -152,7 +152,7 @@ def print_summary(layout: Layout, console: Any) -> None:
     table = Table(title=f"training in {layout.root}")
     for column in ("stage", "wall", "CPU", "peak RSS", "exit"):
         table.add_column(column)
-    for stage, result in manifest.get("stages", {}).items():
+    for stage, result in sorted(manifest.get("stages", {}).items(), key=lambda item: STAGES.index(item[0])):
         table.add_row(stage, f"{result['wall_seconds'] / 60:.1f} min", f"{result.get('cpu_seconds', 0) / 60:.1f} min",
                       f"{result['peak_rss_mb'] / 1024:.2f} GB", str(result["exit_code"]))
     console.print(table)
