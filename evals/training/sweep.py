@@ -72,6 +72,8 @@ def plot(series: Mapping[str, Sequence[Point]], flags: Sequence[Any], out: Path,
         for p in points:
             if (metric, p.step) in flagged:
                 ax.plot([p.step], [p.value], marker="X", markersize=11, color="#c62828")
+        ax.set_xticks(steps)
+        ax.set_ylim(-0.03, 1.03)  # every swept metric is a share or a reward in [0, 1]
         ax.set_title(metric + (" (training reward)" if metric == REWARD else ""))
         ax.set_xlabel("RFT step (0 = SFT)")
         ax.grid(alpha=0.25)
