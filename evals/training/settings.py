@@ -31,7 +31,7 @@ class LoraSettings:
 
 @dataclass(frozen=True)
 class SftSettings:
-    examples: int = 128  # train windows used (seeded sample)
+    examples: int = 96  # train windows used (seeded sample)
     risky_share: float | None = 0.5  # share of them with at least one risk; None = the data's own share
     epochs: float = 1.0
     batch_size: int = 2
@@ -55,7 +55,7 @@ class SftSettings:
 class RftSettings:
     prompts: int = 40  # train windows used as GRPO prompts
     risky_share: float | None = 0.75  # riskless windows mostly give every sampled answer the same reward
-    steps: int = 40
+    steps: int = 20
     num_generations: int = 4
     prompts_per_step: int = 1  # prompts per optimizer step (each sampled num_generations times)
     max_completion_length: int = 192
@@ -63,7 +63,7 @@ class RftSettings:
     learning_rate: float = 2e-5
     beta: float = 0.02  # KL penalty towards the SFT model (0 = none and no reference model)
     dtype: str = "float32"
-    save_steps: int = 10  # a checkpoint every this many steps: the sweep evaluates each of them
+    save_steps: int = 5  # a checkpoint every this many steps: the sweep evaluates each of them
     lora: LoraSettings = field(default_factory=LoraSettings)
     logging_steps: int = 1
 
