@@ -1,5 +1,12 @@
-"""Does the training reward agree with the production metrics? Per sample, the reward (a SampleRecord
-value, `reward` by default) against each production metric, per candidate and pooled over candidates:
+"""Does the training reward agree with the production metrics? Two questions, two levels:
+
+- per sample, WITHIN each candidate: does a better answer of this model get a higher reward? (pooling the
+  candidates would mostly measure that one candidate is better than another, which the policy level asks
+  properly);
+- per policy, ACROSS the candidates of a night (policy_agreement): does the mean reward order the candidates
+  as each production metric does, and which pairs does it order the other way, by how much.
+
+Per sample, the reward (a SampleRecord value, `reward` by default) against each production metric:
 
 - Spearman and Kendall (tau-b) rank correlations (scipy), with bootstrap 95% percentile intervals;
 - Cohen's kappa between reward-pass (reward >= reward_threshold) and production-pass
@@ -37,7 +44,6 @@ from evals.sample_scores import sample_scores
 from evals.statistics import percentile_interval
 from metrics.aggregates import Aggregate
 
-POOLED = "pooled"
 STATISTICS = ("spearman", "kendall", "kappa", "auroc")
 DEFAULT_PRODUCTION_THRESHOLD = 0.5
 
@@ -267,6 +273,7 @@ def agreement_block(
     *,
     aggregates: Sequence[Aggregate] = (),
     documents: Mapping[str, str] | None = None,
+    golds: Mapping[str, str] | None = None,
     reward_metric: str = "reward",
     reward_threshold: float = 0.5,
     top_k: int = 5,
@@ -288,15 +295,20 @@ def agreement_block(
     }
     samples = [_Sample(rec, float(reward[i]), {m: float(columns[m][i]) for m in thresholds})
                for i, rec in enumerate(records) if not math.isnan(reward[i])]
-    documents = documents or {}
+    documents, golds = documents or {}, golds or {}
 
     def listing(suspects: bool) -> list[dict[str, object]]:
         rows = []
         for gap, sample, metric in _disagreements(samples, thresholds, reward_threshold, suspects)[:top_k]:
             rec = sample.record
+            value = sample.production[metric]
+            side = ("reward {r:.3f} >= {rt} (pays) but {m} {v:.3f} < {mt} (fails)" if suspects
+                    else "{m} {v:.3f} >= {mt} (passes) but reward {r:.3f} < {rt} (does not pay)")
+            reason = side.format(r=sample.reward, rt=reward_threshold, m=metric, v=value, mt=thresholds[metric])
             rows.append({"item_id": rec.item_id, "candidate": rec.candidate, "reward": sample.reward,
-                         "production": sample.production[metric], "production_metric": metric,
-                         "disagreement": gap, "output": _clip(rec.output, output_chars),
+                         "production": value, "production_metric": metric,
+                         "disagreement": gap, "reason": reason, "output": _clip(rec.output, output_chars),
+                         "gold": _clip(golds.get(rec.item_id), output_chars),
                          "document": _clip(documents.get(rec.item_id), excerpt_chars)})
         return rows
 
@@ -315,12 +327,52 @@ def agreement_section(
     production: Mapping[str, float] | Sequence[str],
     **options: object,
 ) -> dict[str, dict[str, object]]:
-    """The `agreement` section of nightly.json for one task: a block per candidate and one "pooled" over
-    all of them. `options` are agreement_block's keyword arguments."""
-    if POOLED in records_by_candidate:
-        raise ValueError(f"agreement: a candidate is named {POOLED!r}, the name of the pooled block; rename it")
-    section = {name: agreement_block(records, production, **options)  # type: ignore[arg-type]
-               for name, records in records_by_candidate.items()}
-    pooled = [r for records in records_by_candidate.values() for r in records]
-    section[POOLED] = agreement_block(pooled, production, **options)  # type: ignore[arg-type]
-    return section
+    """The `agreement` section of nightly.json for one task: a block per candidate, computed within that
+    candidate's samples. `options` are agreement_block's keyword arguments."""
+    return {name: agreement_block(records, production, **options)  # type: ignore[arg-type]
+            for name, records in records_by_candidate.items()}
+
+
+# --- the policy level ----------------------------------------------------------------------------------------
+
+
+def policy_agreement(values: Mapping[str, Mapping[str, float]], reward_metric: str,
+                     production: Sequence[str], higher_is_better: Mapping[str, bool] | None = None
+                     ) -> dict[str, object]:
+    """Across candidates (policies): does the mean reward order them as each production metric does?
+
+    `values`: candidate -> {metric: run-level value} (the reward and the production metrics). Per production
+    metric: Kendall tau-b and Spearman between the candidates' mean rewards and their metric values (NaN with
+    fewer than 2 candidates or a constant side), and the pairs ordered the other way round ("discordant":
+    the reward prefers one candidate, the metric the other), each with the size of both gaps. A lower-is-better
+    metric is negated first, so agreement always means "the reward prefers the better policy"."""
+    higher_is_better = higher_is_better or {}
+    out: dict[str, object] = {"reward_metric": reward_metric, "policies": {c: dict(v) for c, v in values.items()},
+                              "production": {}}
+    for metric in production:
+        names = [c for c, v in values.items() if _finite(v.get(reward_metric)) and _finite(v.get(metric))]
+        sign = 1.0 if higher_is_better.get(metric, True) else -1.0
+        reward = np.array([float(values[c][reward_metric]) for c in names])
+        quality = np.array([sign * float(values[c][metric]) for c in names])
+        entry: dict[str, object] = {"n": len(names), "kendall": math.nan, "spearman": math.nan}
+        if len(names) >= 2:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # constant inputs come back as NaN
+                entry["kendall"] = float(stats.kendalltau(reward, quality).statistic)
+                entry["spearman"] = float(stats.spearmanr(reward, quality).statistic)
+        discordant = []
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                reward_gap, quality_gap = reward[i] - reward[j], quality[i] - quality[j]
+                if reward_gap * quality_gap < 0:
+                    by_reward, by_metric = (names[i], names[j]) if reward_gap > 0 else (names[j], names[i])
+                    discordant.append({"reward_prefers": by_reward, "metric_prefers": by_metric,
+                                       "reward_gap": abs(float(reward_gap)), "metric_gap": abs(float(quality_gap))})
+        entry["pairs"] = len(names) * (len(names) - 1) // 2
+        entry["discordant"] = sorted(discordant, key=lambda d: -d["metric_gap"])
+        out["production"][metric] = entry  # type: ignore[index]
+    return out
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

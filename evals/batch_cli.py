@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from evals import batch_inference as batch
+from evals.conf_dir import conf_dir
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = conf_dir()
 ROLE_ENV, S3_ENV = "RFT_BATCH_ROLE_ARN", "RFT_BATCH_S3_URI"
 
 

@@ -23,8 +23,9 @@ from evals.baseline_lookup import resolve_run
 from evals.json_safe import json_safe
 from evals.run_data import RunDataError, TaskOutputs, load_run
 from evals.suite_config import SuiteConfig, SuiteConfigError
+from evals.conf_dir import conf_dir
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = conf_dir()
 
 
 def load_suite(name: str) -> SuiteConfig:

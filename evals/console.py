@@ -11,6 +11,11 @@ from rich.table import Table
 from evals.runner import CandidateResult
 
 
+# per-category metrics printed as one table each (candidates in columns): risk F1 per risk category (contract
+# review), F1 per class (classification tasks: unfair_tos, config tasks with `classification`)
+CATEGORY_PREFIXES = ("risk_f1/", "f1/")
+
+
 def _fmt(value: float) -> str:
     return "—" if value is None or math.isnan(value) else f"{value:.3f}"
 
@@ -59,6 +64,7 @@ def print_results(results: Sequence[CandidateResult], console: Console | None = 
         console.print(result.usage.table())
         if result.judge_usage is not None:
             console.print(result.judge_usage.table())
-    table = category_table(results)
-    if table is not None:
-        console.print(table)
+    for prefix in CATEGORY_PREFIXES:
+        table = category_table(results, prefix)
+        if table is not None:
+            console.print(table)

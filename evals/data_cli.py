@@ -1,13 +1,16 @@
 """`rft-evals data fetch|check`: put the pinned data files under the data root and verify them.
 
-Files come from their public URL (pinned commit) or, with --from DIR, from a local mirror laid out like the
-data root. Either way every file is checked against its pinned sha256 before it lands, written atomically,
-and a file already present with the right hash is left alone."""
+Files come from their public URL (pinned commit), or are derived from a public source by a pinned
+transformation (tasks/data_derive.py: LegalBench's relabelled unfair_tos, the CUAD texts repacked from the
+official release), or, with --from DIR, come from a local mirror laid out like the data root. Either way every
+file is checked against its pinned sha256 (an archive pinned per member: each member's) before it lands,
+written atomically, and a file already present and verified is left alone."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import os
 import tempfile
 import urllib.error
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from tasks.data_derive import member_problems, tar_member_hashes
 from tasks.data_pins import DataSource, PinnedFile, load_pins, url
 from tasks.data_root import ENV_VAR, data_root
 
@@ -94,8 +98,24 @@ def select_sources(only: Iterable[str] | None, sources: list[DataSource] | None 
     return [s for s in sources if s.name in wanted]
 
 
-def _write_verified(stream: BinaryIO, dest: Path, expected: str, origin: str) -> int:
-    """Copy `stream` next to `dest` while hashing; move it into place only if the hash is the pinned one."""
+def _members_match(pinned: PinnedFile, path: Path) -> bool:
+    """An archive pinned per member: its files are exactly the pinned ones (the archive bytes may differ)."""
+    if pinned.verify != "members" or pinned.derive is None:
+        return False
+    try:
+        return not member_problems(tar_member_hashes(path), pinned.derive.options["members"])
+    except (OSError, EOFError, ValueError, KeyError):  # tarfile errors are ValueErrors (ReadError, ...)
+        return False
+
+
+def verified(pinned: PinnedFile, path: Path) -> bool:
+    """`path` holds the pinned file: same sha256, or (archives pinned per member) the same members."""
+    return sha256_file(path) == pinned.sha256 or _members_match(pinned, path)
+
+
+def _write_verified(stream: BinaryIO, dest: Path, expected: str, origin: str, pinned: PinnedFile | None = None) -> int:
+    """Copy `stream` next to `dest` while hashing; move it into place only if the hash is the pinned one (or,
+    for an archive pinned per member, its members are)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
@@ -111,7 +131,7 @@ def _write_verified(stream: BinaryIO, dest: Path, expected: str, origin: str) ->
             partial.unlink(missing_ok=True)
             raise
     actual = digest.hexdigest()
-    if actual != expected:
+    if actual != expected and not (pinned is not None and _members_match(pinned, partial)):
         partial.unlink(missing_ok=True)
         raise HashMismatchError(f"sha256 mismatch: expected {expected}, got {actual} (from {origin}); "
                                 "the source is corrupt or not the pinned version")
@@ -125,19 +145,53 @@ def _fetch_one(source: DataSource, pinned: PinnedFile, dest: Path, from_dir: Pat
         if not origin.is_file():
             raise FileNotFoundError(f"not in the mirror {from_dir} (looked for {origin})")
         with origin.open("rb") as stream:
-            return _write_verified(stream, dest, pinned.sha256, str(origin))
+            return _write_verified(stream, dest, pinned.sha256, str(origin), pinned)
+    if pinned.derive is not None:
+        return _derive_one(pinned, dest)
     link = url(pinned)
     if link is None:
         why = f" ({pinned.note})" if pinned.note else ""
-        raise FileNotFoundError(f"no public URL is pinned for this file{why}: it must come from a mirror: "
-                                "`rft-evals data fetch --from DIR`")
+        raise FileNotFoundError(f"no public URL or derivation is pinned for this file{why}: it must come from a "
+                                "mirror: `rft-evals data fetch --from DIR`")
+    return _download(link, dest, pinned.sha256, pinned)
+
+
+def _download(link: str, dest: Path, expected: str | None, pinned: PinnedFile | None = None) -> int:
+    """Download `link` to `dest`, verified against `expected` (None: a derivation source with no pinned hash;
+    the derived result is verified instead)."""
     request = urllib.request.Request(link, headers={"User-Agent": "rft-evals-data-fetch"})
     try:
         with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            return _write_verified(response, dest, pinned.sha256, link)
+            if expected is None:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with dest.open("wb") as handle:
+                    return sum(handle.write(block) for block in iter(lambda: response.read(CHUNK), b""))
+            return _write_verified(response, dest, expected, link, pinned)
     except urllib.error.URLError as exc:  # HTTPError included
         raise OSError(f"download of {link} failed ({getattr(exc, 'reason', exc)}); offline? copy from a "
                       "mirror with `rft-evals data fetch --from DIR`") from None
+
+
+def _derive_one(pinned: PinnedFile, dest: Path) -> int:
+    """Download the derivation's public source (verified when its hash is pinned), transform it, and write the
+    result only if it is the pinned file."""
+    from tasks.data_derive import DerivationError
+
+    derivation = pinned.derive
+    assert derivation is not None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.source.") as tmp:
+        source = None
+        if derivation.kind != "text":
+            if not derivation.url:
+                raise FileNotFoundError(f"the derivation {derivation.kind} names no source URL")
+            source = Path(tmp) / "source"
+            _download(derivation.url, source, derivation.sha256)
+        try:
+            data = derivation.apply(source)
+        except (DerivationError, ValueError, KeyError, OSError) as exc:
+            raise HashMismatchError(f"cannot derive from {derivation.url}: {exc}") from None
+    return _write_verified(io.BytesIO(data), dest, pinned.sha256, f"{derivation.kind} of {derivation.url}", pinned)
 
 
 def _progress(enabled: bool, total: int, label: str):
@@ -169,7 +223,7 @@ def fetch(root: Path | str, from_dir: Path | str | None = None, only: Iterable[s
                 relpath = pinned.relpath(source.name)
                 dest = root / relpath
                 try:
-                    if dest.is_file() and sha256_file(dest) == pinned.sha256:
+                    if dest.is_file() and verified(pinned, dest):
                         report.skipped.append(relpath)
                     else:
                         report.bytes_written += _fetch_one(source, pinned, dest, mirror)
@@ -191,7 +245,7 @@ def check(root: Path | str, only: Iterable[str] | None = None,
             path = root / relpath
             if not path.is_file():
                 status.missing.append(relpath)
-            elif path.stat().st_size != pinned.size or sha256_file(path) != pinned.sha256:
+            elif not ((path.stat().st_size == pinned.size or pinned.verify == "members") and verified(pinned, path)):
                 status.corrupt.append(relpath)
             else:
                 status.present.append(relpath)

@@ -19,8 +19,9 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from evals.conf_dir import conf_dir
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = conf_dir()
 MIN_RECORDS = 100
 ROLES = ("system", "user")
 _OWN_KEYS = {"split", "out", "limit", "seed", "format"}  # read here; every other key=value goes to Hydra

@@ -5,17 +5,22 @@ A metric regresses when BOTH hold:
    drop: `absolute: x` allows x in the metric's units, `relative: x` allows x * |baseline|;
 2. the difference is statistically significant at `alpha`.
 
-Significance for per-sample metrics (gate_checks): when the two runs scored the same items (nightly runs
-reuse seed and items), the comparison is paired on the shared items, with the test evals/paired.py picks
-for the metric (McNemar for pass/fail, Wilcoxon for scores, the paired bootstrap for ratio/F1 kinds);
-when they share too few items, an unpaired bootstrap: each run's items are resampled on their own and the
-p-value comes from the replicates of the difference the same way (evals/paired.bootstrap_p_value). The
-row says which (`paired`, `test`). The interval is a 95% bootstrap interval of current - baseline.
+Significance for per-sample metrics (gate_checks): one test for every metric kind, the permutation test of
+evals/permutation.py. When the two runs scored the same items (nightly runs reuse seed and items) it is
+paired on the shared items (answers swapped item by item); when they share too few items, unpaired (the
+items of both runs pooled and re-split). The interval of current - baseline comes from the same null
+distribution, so it excludes 0 exactly when p < 1 - confidence. The row says which (`paired`, `test`) and
+the minimum detectable effect at its sample size (`mde`, 80% power): a passed gate then says what drop it
+could have seen.
 
 Significance for precomputed scalars with their own interval (gate_scalar; e.g. the reward-production
 Spearman of tonight vs the baseline night): the current run's interval lies entirely beyond the allowed
 drop, i.e. ci_high < baseline - allowed (ci_low > baseline + allowed when lower is better). The baseline
-is taken at its point value; no p-value exists, so p_value is NaN and `test` is "ci"."""
+is taken at its point value; no p-value exists, so p_value is NaN and `test` is "ci".
+
+Scorer errors (ErrorKind.INTERNAL: our scoring code raised on a sample) fail the gate outright: gate_checks adds a
+row `errors/scorer_error` (test "count", regressed when the current run has any), whatever the thresholds,
+because a metric computed around a crashing scorer is not a measurement."""
 
 from __future__ import annotations
 
@@ -26,12 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from evals.paired import align, bootstrap_p_value, paired_metric
+from evals.paired import align, paired_metric
+from evals.permutation import unpaired_permutation
 from evals.records import SampleRecord
 from evals.statistics import _column, _statistic
 from metrics.aggregates import Aggregate
+from metrics.errors import ErrorKind
 
 THRESHOLD_KINDS = ("absolute", "relative")
+SCORER_ERROR_METRIC = f"errors/{ErrorKind.INTERNAL}"
 
 
 class GateConfigError(ValueError):
@@ -81,8 +89,8 @@ def _drop(delta: float, higher_is_better: bool) -> float:
 
 
 def _row(task: str, candidate: str, threshold: GateThreshold, baseline: float, current: float, ci: tuple[float, float],
-         p_value: float, regressed: bool, paired: bool, test: str, n: int) -> dict[str, object]:
-    return {"task": task, "candidate": candidate, "metric": threshold.metric, "baseline": baseline,
+         p_value: float, regressed: bool, paired: bool, test: str, n: int, mde: float = math.nan) -> dict[str, object]:
+    return {"mde": mde, "task": task, "candidate": candidate, "metric": threshold.metric, "baseline": baseline,
             "current": current, "delta": current - baseline, "ci_low": ci[0], "ci_high": ci[1], "p_value": p_value,
             "threshold": threshold.amount, "threshold_kind": threshold.kind,
             "allowed_drop": threshold.allowed_drop(baseline) if not math.isnan(baseline) else math.nan,
@@ -90,25 +98,21 @@ def _row(task: str, candidate: str, threshold: GateThreshold, baseline: float, c
 
 
 def _unpaired(aggregate: Aggregate, current: Sequence[Mapping[str, float]], baseline: Sequence[Mapping[str, float]],
-              resamples: int, seed: int, confidence: float) -> tuple[float, float, tuple[float, float], float, int]:
-    """Each run resampled on its own; returns current, baseline, CI of current - baseline, p, n current."""
+              resamples: int, seed: int, confidence: float) -> tuple[float, float, tuple[float, float], float, int, str,
+                                                                     float]:
+    """Two runs on different items: current, baseline, interval of current - baseline, p, n current, test, mde."""
     sides = []
-    rng = np.random.default_rng(seed)
     for records in (current, baseline):
         columns = [_column(records, key) for key in aggregate.inputs]
         keep = ~np.isnan(columns[0])
-        columns = [c[keep] for c in columns]
-        n = int(keep.sum())
-        if n == 0:
-            return math.nan, math.nan, (math.nan, math.nan), math.nan, 0
-        point = float(_statistic(aggregate.kind, columns, np.arange(n)[None, :])[0])
-        sides.append((point, _statistic(aggregate.kind, columns, rng.integers(0, n, size=(resamples, n))), n))
-    (cur, cur_boot, n_cur), (base, base_boot, _) = sides
-    diffs = cur_boot - base_boot
-    finite = diffs[~np.isnan(diffs)]
-    tail = (1 - confidence) / 2
-    ci = tuple(float(x) for x in np.quantile(finite, [tail, 1 - tail])) if finite.size else (math.nan, math.nan)
-    return cur, base, ci, bootstrap_p_value(diffs), n_cur  # type: ignore[return-value]
+        sides.append(np.column_stack([c[keep] for c in columns]) if keep.any() else np.empty((0, len(columns))))
+    if not all(len(side) for side in sides):
+        return math.nan, math.nan, (math.nan, math.nan), math.nan, 0, "permutation-mc", math.nan
+    cur, base = (float(_statistic(aggregate.kind, [s[:, j] for j in range(s.shape[1])], np.arange(len(s))[None, :])[0])
+                 for s in sides)
+    test = unpaired_permutation(aggregate.kind, sides[0], sides[1], resamples=resamples, seed=seed,
+                                alpha=1 - confidence)
+    return cur, base, (test.ci_low, test.ci_high), test.p_value, len(sides[0]), "unpaired-" + test.method, test.mde
 
 
 def gate_checks(
@@ -146,18 +150,31 @@ def gate_checks(
             result = paired_metric(aggregate, aligned.values["current"], aligned.values["baseline"],
                                    resamples=resamples, seed=seed, confidence=confidence)
             current, baseline, ci = result.a_value, result.b_value, (result.ci_low, result.ci_high)
-            p_value, test, n = result.p_value, result.test, result.n_pairs
+            p_value, test, n, mde = result.p_value, result.test, result.n_pairs, result.mde
+            identical = result.permutations == 1
         else:
-            current, baseline, ci, p_value, n = _unpaired(
+            current, baseline, ci, p_value, n, test, mde = _unpaired(
                 aggregate, [r.values for r in current_records], [r.values for r in baseline_records],
                 resamples, seed, confidence)
-            test = "bootstrap"
+            identical = False
         drop = _drop(current - baseline, aggregate.higher_is_better)
         beyond = not math.isnan(drop) and drop > threshold.allowed_drop(baseline)
         significant = not math.isnan(p_value) and p_value < alpha
-        rows.append(_row(task, candidate, threshold, baseline, current, ci, p_value, beyond and significant,
-                         aligned is not None, test, n))
+        row = _row(task, candidate, threshold, baseline, current, ci, p_value, beyond and significant,
+                   aligned is not None, test, n, mde)
+        row["identical"] = identical  # no item changed: the MDE cannot be sized from tonight's data
+        rows.append(row)
+    scorer_errors = scorer_error_count(current_records)
+    if scorer_errors:
+        rows.append(_row(task, candidate, GateThreshold(SCORER_ERROR_METRIC, "absolute", 0.0),
+                         float(scorer_error_count(baseline_records)), float(scorer_errors), (math.nan, math.nan),
+                         math.nan, True, False, "count", len(current_records)))
     return rows
+
+
+def scorer_error_count(records: Iterable[SampleRecord]) -> int:
+    """Samples whose scoring raised (ErrorKind.INTERNAL)."""
+    return sum(1 for r in records if any(e.get("kind") == ErrorKind.INTERNAL for e in r.errors))
 
 
 def _field(estimate: Any, name: str) -> float:

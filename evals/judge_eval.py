@@ -42,9 +42,10 @@ from metrics.judges.rubric import FAIL, PASS, labels_of
 from metrics.judges.types import JudgeSample
 from tasks.data_root import require
 from tasks.registry import build_task
+from evals.conf_dir import conf_dir
 
 log = logging.getLogger(__name__)
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+CONF_DIR = str(conf_dir())
 REPO = Path(__file__).resolve().parent.parent
 LLMBAR_DIR = "llmbar/Dataset"
 DEFAULT_PROBES = REPO / "tasks" / "probes" / "steering_probes.jsonl"

@@ -6,7 +6,9 @@
    names a pairwise judge, win rates (evals/nightly_analysis.py).
 3. The baseline (evals/baseline_lookup.py) and the gate; nightly.json; the report (evals/report).
 4. Everything is logged to the suite run (each task folder under `tasks/<task>` so a later night can use this
-   one as its baseline); the exit code is 1 when the gate finds a regression, 2 when a run could not finish."""
+   one as its baseline); every figure of nightly.json also goes to MLflow as metrics (evals/nightly_metrics.py:
+   each task's on its task run, all of them on the suite run) and the Markdown verdict becomes the runs'
+   descriptions. The exit code is 1 when the gate finds a regression, 2 when a run could not finish."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from rich.console import Console
 from evals.baseline_lookup import (GATE_TAG, KIND_TAG, NIGHTLY_KIND, SUITE_TAG, TASKS_ARTIFACT, Baseline,
                                    check_baseline, find_baseline)
 from evals.json_safe import json_safe
+from evals.nightly_metrics import suite_task_metrics, task_metrics
 from evals.suite_summary import suite_summary, summary_metrics
 from evals.nightly_analysis import (TaskContext, agreement, gate_section, resolved_pairs, task_context,
                                     task_section)
@@ -34,9 +37,10 @@ from evals.provenance import git_commit
 from evals.run_data import TaskOutputs, load_task
 from evals.suite_config import SuiteConfig, SuiteConfigError, TaskSpec
 from evals.user_errors import USER_ERRORS, exit_on_user_error
+from evals.conf_dir import conf_dir
 
 log = logging.getLogger(__name__)
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+CONF_DIR = str(conf_dir())
 # 0: no regression (or no baseline yet); 1: the gate found a regression; 2: a task run could not finish or the
 # input is wrong (message printed); 3: an internal error (traceback printed).
 EXIT_REGRESSION, EXIT_RUN_FAILED, EXIT_INTERNAL = 1, 2, 3
@@ -44,6 +48,12 @@ TASK_RUN_KIND = "nightly_task"  # the nested task runs; only the suite run carri
 
 
 TASK_REWARD = "task"
+PLAIN_PROGRESS_S = 30.0  # off a terminal (cron, CI logs): a progress line per candidate this often
+
+
+def _elapsed(since: dt.datetime) -> str:
+    seconds = int((dt.datetime.now() - since).total_seconds())
+    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 # --- the run config of one task ------------------------------------------------------------------------
@@ -223,18 +233,21 @@ def run_nightly(cfg: DictConfig, run_dir: Path, console: Console | None = None) 
 
         tags = {SUITE_TAG: suite.name, KIND_TAG: NIGHTLY_KIND, GATE_TAG: "pending", "git_commit": git_commit(),
                 **process_tags(str(run_dir))}
-        name = config.get("run_name") or f"nightly-{suite.name}-{dt.datetime.now():%Y%m%d-%H%M}"
+        name = config.get("run_name") or f"nightly {suite.name} {dt.datetime.now():%Y-%m-%d %H:%M}"
         run_id = tracker.start_parent(name, {"suite": config["suite"]}, tags)
     status, code = "FAILED", EXIT_RUN_FAILED
+    started = dt.datetime.now()
     nightly: dict[str, Any] = {}
     report = None
     try:
         outputs: dict[str, TaskOutputs] = {}
-        for spec in suite.tasks:
+        for number, spec in enumerate(suite.tasks, start=1):
             task_dir = run_dir / spec.name
-            console.rule(f"{suite.name}: task {spec.name}")
+            position = f"[{number}/{len(suite.tasks)}] {spec.name}"
+            console.rule(f"{suite.name}: task {position} (elapsed {_elapsed(started)})")
             task_code = execute(task_configs[spec.name], task_dir, console, parent_run_id=run_id,
-                                tags={SUITE_TAG: suite.name})
+                                tags={SUITE_TAG: suite.name}, progress_label=position,
+                                progress_every_s=PLAIN_PROGRESS_S)
             if task_code:
                 console.print(f"[bold red]task {spec.name} did not finish (exit {task_code}); the suite stops[/]")
                 return EXIT_RUN_FAILED
@@ -252,7 +265,7 @@ def run_nightly(cfg: DictConfig, run_dir: Path, console: Console | None = None) 
         nightly = json_safe({
             "suite": suite.name, "kind": NIGHTLY_KIND, "created": dt.datetime.now(dt.UTC).isoformat(),
             "git_commit": git_commit(), "run_id": run_id, "run_dir": str(run_dir), "baseline": baseline.to_dict(),
-            "roles": _present_roles(suite, outputs), "tasks": tasks, "gate": gate,
+            "roles": _present_roles(suite, outputs), "stand_ins": suite.stand_ins, "tasks": tasks, "gate": gate,
             "suite_summary": suite_summary(tasks, suite.agreement.reward_metric)})
         (run_dir / "nightly.json").write_text(json.dumps(nightly, indent=2, allow_nan=False), encoding="utf-8")
         code = EXIT_REGRESSION if gate.get("passed") is False else 0
@@ -263,7 +276,7 @@ def run_nightly(cfg: DictConfig, run_dir: Path, console: Console | None = None) 
         status = "FINISHED"
     finally:
         if tracker is not None:
-            _finish_tracking(tracker, run_id, run_dir, nightly, status)
+            _finish_tracking(tracker, run_id, run_dir, nightly, status, report)
     _print_summary(nightly, run_dir, report, run_id, console)
     return code
 
@@ -291,14 +304,38 @@ def _render_report(nightly: Mapping[str, Any], run_dir: Path, tracker: Any, cons
 
 
 def _finish_tracking(tracker: Any, run_id: str | None, run_dir: Path, nightly: Mapping[str, Any],
-                     status: str) -> None:
+                     status: str, report: Any = None) -> None:
     gate = nightly.get("gate") or {}
     verdict = {True: "passed", False: "failed", None: "not_evaluated"}[gate.get("passed")] if gate else "error"
     _set_tag(tracker, run_id, GATE_TAG, verdict)
     if nightly:
-        tracker.log_parent_metrics({**gate_metrics(gate), **summary_metrics(nightly.get("suite_summary") or {})})
+        tracker.log_parent_metrics({**gate_metrics(gate), **summary_metrics(nightly.get("suite_summary") or {}),
+                                    **suite_task_metrics(nightly)})
         tracker.log_parent_artifact(run_dir / "nightly.json")
+        _log_task_runs(tracker, nightly)
+        if report is not None and run_id:
+            tracker.set_description(run_id, report.markdown.read_text(encoding="utf-8"))
     tracker.end(status)
+
+
+def _log_task_runs(tracker: Any, nightly: Mapping[str, Any]) -> None:
+    """Each task run gets its own figures as metrics (paired differences, agreement, gate) and its part of
+    the Markdown verdict as its description."""
+    from evals.report.markdown import render_markdown
+
+    for name, task in (nightly.get("tasks") or {}).items():
+        task_run = task.get("mlflow_run_id")
+        if not task_run:
+            continue
+        tracker.log_run_metrics(task_run, task_metrics(name, task, nightly.get("gate")))
+        try:
+            one_task = {**nightly, "tasks": {name: task},
+                        "gate": {**(nightly.get("gate") or {}),
+                                 "checks": [c for c in (nightly.get("gate") or {}).get("checks") or []
+                                            if c.get("task") == name]}}
+            tracker.set_description(task_run, render_markdown(one_task))
+        except Exception as exc:  # noqa: BLE001 - a description is a convenience; the metrics are logged
+            log.warning("no MLflow description for task run %s: %s", task_run, exc)
 
 
 def _print_summary(nightly: Mapping[str, Any], run_dir: Path, report: Any, run_id: str | None,

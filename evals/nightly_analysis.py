@@ -120,6 +120,30 @@ def documents(ctx: TaskContext) -> dict[str, str]:
     return {item_id: str(item.get("document", "")) for item_id, item in ctx.items.items()}
 
 
+def golds(ctx: TaskContext) -> dict[str, str]:
+    """item id -> the gold answer as the task writes it (the suspect cards show it next to the output)."""
+    out = {}
+    for item_id, item in ctx.items.items():
+        try:
+            out[item_id] = str(ctx.task.render_gold(item))
+        except Exception as exc:  # noqa: BLE001 - a gold that cannot be rendered must not sink the night
+            out[item_id] = f"(gold not renderable: {type(exc).__name__})"
+    return out
+
+
+def policy_level(ctx: TaskContext, suite: SuiteConfig) -> dict[str, Any]:
+    """Across the night's candidates: does the mean reward order them as each production metric does?"""
+    from evals.agreement import policy_agreement
+
+    spec = suite.agreement
+    values = {}
+    for name in ctx.outputs.candidates:
+        metrics = summary_candidate(ctx.outputs, name).get("metrics") or {}
+        values[name] = {m: (metrics.get(m) or {}).get("value") for m in (spec.reward_metric, *spec.production)}
+    directions = {a.name: a.higher_is_better for a in ctx.aggregates}
+    return policy_agreement(values, spec.reward_metric, list(spec.production), directions)
+
+
 def agreement(ctx: TaskContext, suite: SuiteConfig, resamples: int, seed: int) -> dict[str, Any]:
     from evals.agreement import agreement_section
 
@@ -132,7 +156,7 @@ def agreement(ctx: TaskContext, suite: SuiteConfig, resamples: int, seed: int) -
         return {}
     return agreement_section(ctx.outputs.records, reward_metric=spec.reward_metric,
                              production=spec.production, reward_threshold=spec.reward_threshold,
-                             documents=documents(ctx), aggregates=ctx.aggregates, top_k=spec.top_k,
+                             documents=documents(ctx), golds=golds(ctx), aggregates=ctx.aggregates, top_k=spec.top_k,
                              resamples=resamples, seed=seed)
 
 
@@ -142,14 +166,26 @@ def task_section(ctx: TaskContext, suite: SuiteConfig, *, resamples: int, seed: 
     ctx.notes.extend(notes)
     section = {
         "n_items": len({r.item_id for recs in ctx.outputs.records.values() for r in recs}),
+        "mlflow_run_id": (ctx.outputs.summary.get("meta") or {}).get("mlflow_parent_run_id"),
         "candidates": candidate_section(ctx, suite),
         "comparisons": comparisons(ctx, pairs, resamples, seed),
         "pairwise_judge": list(pairwise_rows),
         "per_category": per_category(ctx),
         "agreement": agreement(ctx, suite, resamples, seed),
     }
+    if section["agreement"]:  # the same question asked of the policies: the reward's order vs each metric's
+        section["policy_agreement"] = policy_level(ctx, suite)
+    section["headline_metrics"] = headline_metrics(ctx, suite)
     section["notes"] = list(ctx.notes)
     return section
+
+
+def headline_metrics(ctx: TaskContext, suite: SuiteConfig) -> list[str]:
+    """What the verdict table shows for the task: the gated metrics, the agreement's production metrics and the
+    reward, those the task reports, in that order."""
+    reported = {a.name for a in ctx.aggregates}
+    wanted = [*suite.gate.metrics, *suite.agreement.production, suite.agreement.reward_metric]
+    return [m for m in dict.fromkeys(wanted) if m in reported]
 
 
 # --- the gate ------------------------------------------------------------------------------------------
@@ -210,13 +246,13 @@ def gate_section(current: Mapping[str, TaskContext], baseline: Mapping[str, Task
 
 def _agreement_checks(task_name: str, current: Mapping[str, Any], baseline: Mapping[str, Any],
                       suite: SuiteConfig) -> list[dict[str, Any]]:
-    """Agreement statistic (e.g. spearman of reward vs risk_f1) per candidate and pooled, against the
+    """Agreement statistic (e.g. spearman of reward vs risk_f1) within each gated candidate, against the
     baseline's: a drop beyond the threshold whose interval clears it counts as a regression."""
     from evals.gate import GateThreshold, gate_scalar
 
     checks = []
     for who, entry in current.items():
-        if who != "pooled" and not suite.gated(who):
+        if not suite.gated(who):
             continue
         base_entry = baseline.get(who) or {}
         for production, stats in (entry.get("production") or {}).items():

@@ -1,21 +1,16 @@
 """Paired comparison of two candidates scored on the same items.
 
-The difference a - b of a run-level aggregate (metrics/aggregates.py) gets a paired bootstrap interval:
-item indices are resampled once per replicate and applied to both candidates, so the item-to-item
-correlation (a hard window is hard for both) cancels out of the difference. The significance test
-depends on what the metric is:
+The difference a - b of a run-level aggregate (metrics/aggregates.py) is tested with ONE test for every metric
+kind: the paired permutation test of evals/permutation.py (swap the two answers item by item; exact when
+few items differ, which on pass/fail metrics is exactly McNemar's exact test). Its interval is read from the
+same null distribution (diff ± the critical value), so "the 95% interval excludes 0" and "p < 0.05" always
+agree, and tiny samples cannot look significant (2 items: p >= 0.5). Each row says which test produced it
+(`test`: permutation-exact or permutation-mc, with `permutations` draws) and the minimum detectable effect
+(`mde`, 80% power) at its sample size.
 
-- pass/fail means (every per-sample value in {0, 1}): McNemar's test on the discordant pairs, exact
-  (two-sided binomial with p = 1/2, scipy.stats.binomtest) by default, or the chi-square with continuity
-  correction (|b - c| - 1)^2 / (b + c), clipped at 0 so equal discordant counts give p = 1;
-- other means (scores): Wilcoxon signed-rank on the per-sample differences (scipy.stats.wilcoxon);
-  zero_method="wilcox" by default: pairs with no difference are dropped before ranking, as in Wilcoxon's
-  original test, because a tie says nothing about direction; pass "pratt" or "zsplit" to keep them;
-- aggregates that are not a per-sample mean (ratio, f1, macro_f1): the paired bootstrap itself. The
-  two-sided p-value is where 0 falls in the bootstrap distribution of the difference:
-  p = min(1, 2 min((1 + #{d* <= 0}) / (B + 1), (1 + #{d* >= 0}) / (B + 1))) over the B defined replicates.
-  The +1 keeps p away from an impossible 0 (the smallest p with B = 1000 is about 0.002); p < 0.05 goes
-  with a 95% percentile interval that excludes 0.
+McNemar, Wilcoxon and the bootstrap p-value stay available as functions (the gate's docs and older runs
+name them) but no comparison row uses them any more: each answered with its own interval logic, and the
+bootstrap interval could exclude 0 while McNemar said p = 0.5 on the same two items.
 
 Wins / ties / losses compare the per-sample scores of evals/sample_scores.py, oriented by the metric's
 direction (a "win" is a better for a, lower when lower is better). A pair where either side's per-sample
@@ -29,7 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,10 +32,10 @@ from scipy import stats
 
 from evals.json_safe import json_safe
 from evals.records import SampleRecord
-from evals.statistics import percentile_interval
+from evals.permutation import paired_permutation
 from evals.sample_scores import sample_scores
 from evals.statistics import _column, _statistic
-from metrics.aggregates import Aggregate, AggregateKind
+from metrics.aggregates import Aggregate
 
 __all__ = ["Alignment", "PairedResult", "align", "bootstrap_p_value", "compare_candidates", "holm", "json_safe",
            "mcnemar", "paired_metric", "win_rate", "wilcoxon"]
@@ -122,18 +117,6 @@ def bootstrap_p_value(diffs: np.ndarray) -> float:
     return float(min(1.0, 2 * min(below, above)))
 
 
-def _is_pass_fail(*arrays: np.ndarray) -> bool:
-    return all(np.all((x == 0) | (x == 1)) for x in arrays)
-
-
-def _test_name(kind: AggregateKind, a: np.ndarray, b: np.ndarray, mcnemar_method: str) -> str:
-    if kind is not AggregateKind.MEAN:
-        return "bootstrap"
-    if _is_pass_fail(a, b):
-        return "mcnemar" if mcnemar_method == "exact" else "mcnemar_chi2"
-    return "wilcoxon"
-
-
 # --- the comparison -----------------------------------------------------------------------------------
 
 
@@ -146,19 +129,22 @@ class PairedResult:
     diff: float  # a_value - b_value (raw; read with higher_is_better)
     ci_low: float
     ci_high: float
-    test: str  # mcnemar | mcnemar_chi2 | wilcoxon | bootstrap
+    test: str  # permutation-exact | permutation-mc (evals/permutation.py)
     p_value: float
     wins: int  # items where a is better than b
     ties: int
     losses: int
     higher_is_better: bool = True
+    permutations: int = 0  # size of the test's null distribution
+    mde: float = math.nan  # minimum detectable |difference| at 80% power; NaN when none is detectable
 
     def row(self, a: str, b: str, p_holm: float) -> dict[str, object]:
         """One `comparisons` row of nightly.json."""
         return {"metric": self.metric, "a": a, "b": b, "n_pairs": self.n_pairs, "a_value": self.a_value,
                 "b_value": self.b_value, "diff": self.diff, "ci_low": self.ci_low, "ci_high": self.ci_high,
                 "test": self.test, "p_value": self.p_value, "p_holm": p_holm, "wins": self.wins,
-                "ties": self.ties, "losses": self.losses, "higher_is_better": self.higher_is_better}
+                "ties": self.ties, "losses": self.losses, "higher_is_better": self.higher_is_better,
+                "permutations": self.permutations, "mde": self.mde}
 
 
 def _win_tie_loss(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> tuple[int, int, int]:
@@ -170,16 +156,6 @@ def _win_tie_loss(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> tuple
     return wins, a.size - wins - losses, losses
 
 
-def _p_value(test: str, diffs: np.ndarray, a: np.ndarray, b: np.ndarray, zero_method: str) -> float:
-    tests: dict[str, Callable[[], float]] = {
-        "mcnemar": lambda: mcnemar(a, b, "exact"),
-        "mcnemar_chi2": lambda: mcnemar(a, b, "chi2"),
-        "wilcoxon": lambda: wilcoxon(a, b, zero_method),
-        "bootstrap": lambda: bootstrap_p_value(diffs),
-    }
-    return tests[test]()
-
-
 def paired_metric(
     aggregate: Aggregate,
     records_a: Sequence[Mapping[str, float]],
@@ -188,15 +164,12 @@ def paired_metric(
     resamples: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
-    mcnemar_method: str = "exact",
-    zero_method: str = "wilcox",
 ) -> PairedResult:
-    """a - b on the aggregate; records_a[i] and records_b[i] are the same item (see align)."""
+    """a - b on the aggregate; records_a[i] and records_b[i] are the same item (see align). The interval's
+    level is `confidence`; it excludes 0 exactly when p < 1 - confidence."""
     if len(records_a) != len(records_b):
         raise ValueError(f"paired_metric({aggregate.name}): records are not aligned ({len(records_a)} vs "
                          f"{len(records_b)}); pass both through evals.paired.align first")
-    if mcnemar_method not in MCNEMAR_METHODS:
-        raise ValueError(f"mcnemar_method {mcnemar_method!r}: use one of {MCNEMAR_METHODS}")
     cols_a = [_column(records_a, key) for key in aggregate.inputs]
     cols_b = [_column(records_b, key) for key in aggregate.inputs]
     present = ~np.isnan(cols_a[0]) & ~np.isnan(cols_b[0])
@@ -204,23 +177,22 @@ def paired_metric(
     kept_a = [r for r, keep in zip(records_a, present, strict=True) if keep]
     kept_b = [r for r, keep in zip(records_b, present, strict=True) if keep]
     score_a, score_b = sample_scores(aggregate, kept_a), sample_scores(aggregate, kept_b)
-    test = _test_name(aggregate.kind, score_a, score_b, mcnemar_method)
     if n == 0:
-        return PairedResult(aggregate.name, 0, math.nan, math.nan, math.nan, math.nan, math.nan, test, math.nan,
-                            0, 0, 0, aggregate.higher_is_better)
-    cols_a = [c[present] for c in cols_a]
-    cols_b = [c[present] for c in cols_b]
+        return PairedResult(aggregate.name, 0, math.nan, math.nan, math.nan, math.nan, math.nan, "permutation-exact",
+                            math.nan, 0, 0, 0, aggregate.higher_is_better)
+    matrix_a = np.column_stack([c[present] for c in cols_a])
+    matrix_b = np.column_stack([c[present] for c in cols_b])
     full = np.arange(n)[None, :]
-    value_a = float(_statistic(aggregate.kind, cols_a, full)[0])
-    value_b = float(_statistic(aggregate.kind, cols_b, full)[0])
-    index = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
-    diffs = _statistic(aggregate.kind, cols_a, index) - _statistic(aggregate.kind, cols_b, index)
-    low, high = percentile_interval(diffs, confidence)
+    value_a = float(_statistic(aggregate.kind, [c[present] for c in cols_a], full)[0])
+    value_b = float(_statistic(aggregate.kind, [c[present] for c in cols_b], full)[0])
+    test = paired_permutation(aggregate.kind, matrix_a, matrix_b, resamples=resamples, seed=seed,
+                              alpha=1 - confidence)
     wins, ties, losses = _win_tie_loss(score_a, score_b, aggregate.higher_is_better)
     return PairedResult(
         metric=aggregate.name, n_pairs=n, a_value=value_a, b_value=value_b, diff=value_a - value_b,
-        ci_low=low, ci_high=high, test=test, p_value=_p_value(test, diffs, score_a, score_b, zero_method),
+        ci_low=test.ci_low, ci_high=test.ci_high, test=test.method, p_value=test.p_value,
         wins=wins, ties=ties, losses=losses, higher_is_better=aggregate.higher_is_better,
+        permutations=test.permutations, mde=test.mde,
     )
 
 
@@ -247,8 +219,6 @@ def compare_candidates(
     *,
     resamples: int = 1000,
     seed: int = 0,
-    mcnemar_method: str = "exact",
-    zero_method: str = "wilcox",
 ) -> list[dict[str, object]]:
     """The `comparisons` rows of nightly.json: one per (pair, metric), Holm-adjusted across the metrics of
     each pair. Each pair is aligned on the items both candidates have."""
@@ -259,9 +229,7 @@ def compare_candidates(
             raise ValueError(f"compare_candidates: pair ({a}, {b}) names {missing}, which has no records; "
                              f"candidates with records: {sorted(records_by_candidate)}")
         aligned = align({a: records_by_candidate[a], b: records_by_candidate[b]})
-        results = [paired_metric(agg, aligned.values[a], aligned.values[b],
-                                 resamples=resamples, seed=seed, mcnemar_method=mcnemar_method,
-                                 zero_method=zero_method)
+        results = [paired_metric(agg, aligned.values[a], aligned.values[b], resamples=resamples, seed=seed)
                    for agg in aggregates]
         adjusted = holm([r.p_value for r in results])
         rows.extend(r.row(a, b, p) for r, p in zip(results, adjusted, strict=True))

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.conf_dir import conf_dir
 from metrics.reward.bundle import RewardBundle
 from metrics.reward.config import RewardConfig, RewardConfigError
 from metrics.scorers import SCORERS
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = conf_dir()
 DEFAULT_REWARD = "contract_review_deterministic"
 LAMBDA_TIMEOUT_S = 900
 
@@ -101,12 +102,36 @@ def default_reward(cfg: Mapping[str, Any]) -> str:
     return name
 
 
+def check_reward_fits(task: Any, bundle: RewardBundle) -> None:
+    """Score the gold answer of the task's first item with the bundle: a reward component reading a value the
+    task's scorer does not produce would make every training reward neutral, so it fails here, named."""
+    from metrics.reward.components import MissingValueError, compute_component
+
+    split = getattr(getattr(task, "config", None) or getattr(task, "spec", None), "split", "test")
+    rows = task.rows(split)
+    if not rows:
+        return
+    item = rows[0]
+    values = bundle.score(task.render_gold(item), task.reference(item)).values
+    for component in bundle.reward.deterministic_components:
+        try:
+            compute_component(component.metric, values, component.empty, component.costs, component.budget)
+        except MissingValueError as exc:
+            raise ValueError(f"reward {bundle.reward.name} does not fit task {task.name} (scorer {bundle.scorer}): "
+                             f"{exc}; pass the task's own reward (conf/reward/<task kind>_deterministic.yaml) "
+                             "or write one from the values its scorer produces") from None
+
+
 def bundle_from_configs(task_cfg: str | Mapping[str, Any], reward: str | None = None,
-                        data_root: str | None = None) -> RewardBundle:
+                        data_root: str | None = None, check: bool = True) -> RewardBundle:
     from tasks.registry import build_task
 
     cfg = task_config(task_cfg)
-    return build_bundle(build_task(cfg, data_root=data_root), load_reward_config(reward or default_reward(cfg)))
+    task = build_task(cfg, data_root=data_root)
+    bundle = build_bundle(task, load_reward_config(reward or default_reward(cfg)))
+    if check:
+        check_reward_fits(task, bundle)
+    return bundle
 
 
 @dataclass

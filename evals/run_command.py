@@ -18,18 +18,18 @@ from evals.console import print_results
 from evals.engine import FatalRunError
 from evals.provenance import data_fingerprint, git_commit
 from evals.items import DatasetItems
+from evals.nightly_analysis import aggregates_for
 from evals.providers.registry import ProviderContext
 from evals.runner import (
     CandidateResult,
     RunSettings,
     candidate_metrics,
     evaluate_candidate,
-    key_metric_names,
-    sample_table,
     summary_entry,
     write_summary,
 )
 from evals.resilient_tracking import process_tags
+from evals.sample_log import candidate_description, candidate_run_name, item_texts, log_traces, sample_table
 from evals.run_resources import open_run
 from evals.run_state import RunState
 from evals.training.link import checkpoint_tags
@@ -37,9 +37,21 @@ from evals.user_errors import exit_on_user_error
 from metrics.reward.config import RewardConfig
 from metrics.reward.judge import JudgeClient
 from tasks.registry import build_task
+from evals.conf_dir import conf_dir
 
 log = logging.getLogger(__name__)
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+CONF_DIR = str(conf_dir())
+
+
+def load_report(task: Any) -> dict[str, Any]:
+    """What loading the task reported, for summary.json (`data.loaded`): per split, items kept and rows skipped
+    by `on_bad_rows: skip` (where, id, reason). Empty for tasks that skip nothing by design."""
+    report = getattr(task, "load_report", None)
+    return {"loaded": report()} if callable(report) else {}
+
+
+def skipped_count(loading: Mapping[str, Any]) -> int:
+    return sum(len(split.get("skipped") or []) for split in (loading.get("loaded") or {}).values())
 
 
 def _candidate_tags(result: CandidateResult, task: Any, meta: Mapping[str, str],
@@ -80,9 +92,11 @@ def _open_parent(tracker: Any, state: RunState, run_name: str, config: Mapping[s
 
 
 def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, parent_run_id: str | None = None,
-            tags: Mapping[str, str] | None = None) -> int:
+            tags: Mapping[str, str] | None = None, progress_label: str = "",
+            progress_every_s: float | None = None) -> int:
     """`parent_run_id` nests this run's MLflow parent under another run (a nightly suite's); `tags` are added
-    to its tags and to summary.json's meta."""
+    to its tags and to summary.json's meta; `progress_label` heads each candidate's progress bar and
+    `progress_every_s` prints a plain progress line that often when the console is not a terminal."""
     # Logs and CI captures are not terminals; give the tables room instead of rich's 80-column default.
     console = console or Console(width=None if sys.stdout.isatty() else 150)
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
@@ -108,16 +122,18 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
     parent_id = None
     if tracker:
         state.tracking_uri = tracker.settings.uri
-        parent_id = _open_parent(tracker, state, config.get("run_name") or f"{task.name}-{int(time.time())}",
-                                 config, meta, run_dir, parent_run_id)
+        run_name = config.get("run_name") or f"{task.name} {time.strftime('%Y-%m-%d %H:%M')}"
+        parent_id = _open_parent(tracker, state, run_name, config, meta, run_dir, parent_run_id)
         state.parent_run_id = parent_id or state.parent_run_id
     state.save(run_dir)
     reward = _reward_config(config.get("reward"))
     settings = RunSettings(seed=int(config["seed"]), bootstrap_resamples=int(config["bootstrap"]["resamples"]),
                            run_dir=run_dir, reward=reward, judge=_reward_judge(task, reward),
                            judge_config=config.get("judge") or None,
-                           chunk_size=int(config.get("chunk_size") or 2048), resume=bool(config.get("resume")))
+                           chunk_size=int(config.get("chunk_size") or 2048), resume=bool(config.get("resume")),
+                           progress_label=progress_label or task.name, progress_every_s=progress_every_s)
     context = ProviderContext(task=task, data_root=root, seed=settings.seed)
+    trace_limit = (config.get("tracking") or {}).get("max_traces", 50)  # per candidate; null = every sample
     results: list[CandidateResult] = []
     status = "FAILED"  # until every candidate is done; a crash or Ctrl-C leaves the run resumable
     try:
@@ -129,11 +145,22 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
                 result.mlflow_run_id = state.candidate_run_ids[name]  # logged before the interruption
             elif tracker:
                 entry = summary_entry(result)
+                aggregates = [a for a in aggregates_for(config, task) if a.name in entry["metrics"]]
+                texts = item_texts(task, items)
+
+                def traces(mlflow: Any, run_id: str, result: CandidateResult = result,
+                           aggregates: list = aggregates, texts: Any = texts) -> int:
+                    return log_traces(mlflow, run_id, result.records, aggregates, texts, task=task.name,
+                                      candidate=result.name, role=result.role, limit=trace_limit, seed=settings.seed)
+
+                # model_id: the resolved id (a GGUF file name when the config has none), never null
                 result.mlflow_run_id = tracker.log_candidate(
-                    name, config=model_cfg,
+                    name, config={**model_cfg, "model_id": result.model_id, "role": result.role},
                     tags={**_candidate_tags(result, task, meta, model_cfg), **process_tags(str(run_dir))},
-                    metrics=candidate_metrics(entry), table=sample_table(result.records, key_metric_names(entry)),
+                    metrics=candidate_metrics(entry), table=sample_table(result.records, aggregates, texts),
                     artifacts=[result.records_path] if result.records_path else [],
+                    run_name=candidate_run_name(result.name, result.role),
+                    description=candidate_description(task.name, result.name, result.role, entry), traces=traces,
                 )
                 if result.mlflow_run_id:
                     state.candidate_run_ids[name] = result.mlflow_run_id
@@ -144,9 +171,12 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
         console.print(f"[bold red]run stopped:[/bold red] {exc}")
         return 2
     finally:
-        write_summary(run_dir / "summary.json", results, {**meta, "mlflow_parent_run_id": parent_id})
+        loading = load_report(task)
+        write_summary(run_dir / "summary.json", results, {**meta, "mlflow_parent_run_id": parent_id}, loading)
         if tracker:
             tracker.log_parent_artifact(run_dir / "summary.json")
+            if loading:
+                tracker.log_parent_metrics({"rows_skipped": skipped_count(loading)})
             tracker.log_parent_artifact(run_dir / "resolved_config.yaml")
             tracker.end(status)
             if not tracker.online:

@@ -15,6 +15,7 @@ from evals.engine import CallOutcome, Engine, EngineSettings
 from evals.providers.base import GenerationRequest
 from evals.providers.registry import ProviderContext, build_provider
 from evals.progress import ProgressBar
+from evals.json_safe import json_safe
 from evals.records import RecordWriter, SampleRecord, compact_values, completed_records, error_counts
 from evals.statistics import Estimate, estimate_all
 from evals.usage import UsageStats
@@ -62,6 +63,8 @@ class RunSettings:
     keep_full_records: int = 20_000  # records kept whole in memory; later ones keep only values and errors
     resume: bool = False  # keep the records already in the run folder and ask only for the missing items
     extras: dict[str, Any] = field(default_factory=dict)
+    progress_label: str = ""  # shown before the candidate's name on its progress bar (a night: "[2/4] task")
+    progress_every_s: float | None = None  # off a terminal: a plain progress line this often (None: silent)
 
 
 def build_requests(
@@ -104,9 +107,9 @@ def score_outcome(task: Task, item: Item, outcome: CallOutcome, name: str, role:
     record.latency_ms = generation.latency_ms
     try:
         score = task.score(generation.text, task.reference(item))
-    except Exception as exc:  # a scorer bug must not sink the batch; it is recorded and counted
+    except Exception as exc:  # a scorer bug must not sink the batch; it is recorded as ours and counted apart
         log.exception("scoring failed for %s / %s", name, item["id"])
-        record.errors.append(ClassifiedError(ErrorKind.INPUT, f"scoring failed: {exc!r}", "score").to_dict())
+        record.errors.append(ClassifiedError(ErrorKind.INTERNAL, f"the scorer raised {exc!r}", "score").to_dict())
         return record
     record.values = dict(score.values)
     record.errors.extend(e.to_dict() for e in score.errors)
@@ -176,7 +179,9 @@ def evaluate_candidate(
     for record in kept:
         memory.add(record)
     fresh: list[SampleRecord] = []  # held back for the judge, when one is set
-    bar = ProgressBar(name if len(todo) > settings.chunk_size else None, len(todo))
+    # One bar per candidate over all its items (generation, then judging), with elapsed time and ETA.
+    label = f"{settings.progress_label} · {name}" if settings.progress_label else name
+    bar = ProgressBar(label, len(todo), plain_every_s=settings.progress_every_s)
     try:
         # Records are written in batches on fast runs; the cache is committed first, so every record on disk
         # has its model call cached (a resumed run never asks the model for an item it has a record for).
@@ -186,8 +191,7 @@ def evaluate_candidate(
             for chunk in _chunks(todo, settings.chunk_size):
                 chunk_items = _take(items, chunk)
                 requests = build_requests(task, chunk_items, model_cfg, settings.seed)
-                progress = name if bar.total <= settings.chunk_size else None
-                for outcome in engine.run_iter(requests, progress=progress):
+                for outcome in engine.run_iter(requests, progress=None):
                     record = score_outcome(task, chunk_items[outcome.index], outcome, name, role, settings)
                     bar.advance()
                     if settings.judge_config:
@@ -265,22 +269,6 @@ def _judge_estimates(judge_cfg: Mapping[str, Any], records: Sequence[SampleRecor
     return estimate_all(aggregates, judged, resamples=settings.bootstrap_resamples, seed=settings.seed)
 
 
-def sample_table(records: Sequence[SampleRecord], metric_names: Sequence[str]) -> dict[str, list[Any]]:
-    """The per-sample table logged to MLflow: one row per item, key metrics as columns."""
-    table: dict[str, list[Any]] = {"item_id": [], "output": [], "errors": [], "stop_reason": [], "cached": []}
-    for name in metric_names:
-        table[name] = []
-    for record in records:
-        table["item_id"].append(record.item_id)
-        table["output"].append(record.output or "")
-        table["errors"].append(",".join(e["kind"] for e in record.errors))
-        table["stop_reason"].append(record.stop_reason)
-        table["cached"].append(record.cached)
-        for name in metric_names:
-            table[name].append(record.values.get(name))
-    return table
-
-
 def summary_entry(result: CandidateResult) -> dict[str, Any]:
     """One candidate in summary.json: everything its MLflow run is built from (see evals/sync.py)."""
     return {
@@ -289,7 +277,8 @@ def summary_entry(result: CandidateResult) -> dict[str, Any]:
         "model_id": result.model_id,
         "n": len(result.records),
         "scored": sum(1 for x in result.records if x.scored),
-        "errors": result.errors,
+        "errors": result.errors,  # per kind: one item may have two (truncated, then unparseable)
+        "errored_items": sum(1 for x in result.records if x.errors),
         "model_calls": result.model_calls,
         "metrics": {e.name: e.as_dict() for e in result.estimates},
         "usage": result.usage.to_metrics(),
@@ -310,16 +299,21 @@ def candidate_metrics(entry: Mapping[str, Any]) -> dict[str, float]:
     metrics["samples"] = entry["n"]
     metrics["samples_scored"] = entry["scored"]
     metrics["model_calls"] = entry["model_calls"]
+    # Every error kind, zeros included: a chart across nights needs the nights without errors too.
+    for kind in ErrorKind:
+        metrics[f"errors/{kind}"] = 0
     for kind, count in entry["errors"].items():
         metrics[f"errors/{kind}"] = count
+    metrics["errors/items"] = entry.get("errored_items", sum(int(c) for c in entry["errors"].values()))
     return metrics
 
 
-def key_metric_names(entry: Mapping[str, Any]) -> list[str]:
-    """The run-level metrics shown as columns of the per-sample table (not the per-category ones)."""
-    return [name for name in entry["metrics"] if "/" not in name]
-
-
-def write_summary(path: Path, results: Sequence[CandidateResult], meta: Mapping[str, Any]) -> None:
+def write_summary(path: Path, results: Sequence[CandidateResult], meta: Mapping[str, Any],
+                  data: Mapping[str, Any] | None = None) -> None:
+    """summary.json, strict JSON: an undefined figure (NaN, e.g. F1 with no positives) is written as null.
+    `data`: what loading the task reported (e.g. a config task's skipped rows per split)."""
     summary = {"meta": dict(meta), "candidates": {r.name: summary_entry(r) for r in results}}
-    path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    if data:
+        summary["data"] = dict(data)
+    text = json.dumps(json_safe(summary), indent=2, default=str, allow_nan=False)
+    path.write_text(text, encoding="utf-8")

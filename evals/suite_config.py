@@ -95,6 +95,9 @@ class SuiteConfig:
     agreement: AgreementSpec
     gate: GateSpec
     baseline: BaselinePolicy
+    # Why the roles are not real base / SFT / RFT models (a local suite has no fine-tuned model); the report
+    # shows it as a banner above the verdict. None: the roles are the real thing.
+    stand_ins: str | None = None
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any], source: str | None = None) -> SuiteConfig:
@@ -116,6 +119,7 @@ class SuiteConfig:
             agreement=_agreement(cfg.get("agreement") or {}, where),
             gate=_gate(cfg.get("gate") or {}, where),
             baseline=BaselinePolicy.parse(cfg.get("baseline", "latest"), where),
+            stand_ins=_opt_str(cfg.get("stand_ins")),
         )
 
     def task(self, name: str) -> TaskSpec:
@@ -144,7 +148,8 @@ class SuiteConfig:
 
 
 SUITE_KEYS = {"name", "description", "candidates", "only", "limit", "seed", "reward", "judge", "pairwise_judge",
-              "overrides", "tasks", "roles", "pairs", "agreement", "gate", "baseline", "bootstrap_resamples"}
+              "overrides", "tasks", "roles", "pairs", "agreement", "gate", "baseline", "bootstrap_resamples",
+              "stand_ins"}
 TASK_KEYS = {"limit", "candidates", "only", "reward", "judge", "overrides", "roles", "agreement", "gate"}
 
 

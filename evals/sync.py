@@ -19,7 +19,8 @@ from omegaconf import OmegaConf
 from evals.records import read_records
 from evals.resilient_tracking import ResilientTracker, process_tags
 from evals.run_state import RunState
-from evals.runner import candidate_metrics, key_metric_names, sample_table
+from evals.runner import candidate_metrics
+from evals.sample_log import candidate_run_name, sample_table
 from evals.tracking import TrackingSettings, default_uri
 
 
@@ -35,6 +36,19 @@ def _read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise SyncError(f"{path} is not valid JSON ({exc})") from exc
+
+
+def _aggregates(config: Mapping[str, Any], entry: Mapping[str, Any]) -> list[Any]:
+    """The candidate's aggregates (the task's, the reward's, the judge's), for the per-sample table; none when
+    the task cannot be built here (the upload still logs everything else)."""
+    from evals.nightly_analysis import aggregates_for
+    from tasks.registry import build_task
+
+    try:
+        task = build_task(config["task"], data_root=None)
+    except Exception:  # noqa: BLE001 - a missing data root must not stop an upload
+        return []
+    return [a for a in aggregates_for(config, task) if a.name in (entry.get("metrics") or {})]
 
 
 def sync_run(run_dir: Path, tracking_uri: str | None = None, experiment: str | None = None) -> dict[str, Any]:
@@ -68,8 +82,9 @@ def sync_run(run_dir: Path, tracking_uri: str | None = None, experiment: str | N
                           "provider": entry.get("provider", ""), "model_id": entry.get("model_id", "")}
         run_id = tracker.log_candidate(name, config=(config.get("candidates") or {}).get(name) or {},
                                        tags=candidate_tags, metrics=candidate_metrics(entry),
-                                       table=sample_table(records, key_metric_names(entry)),
-                                       artifacts=[records_path] if records_path.exists() else [])
+                                       table=sample_table(records, _aggregates(config, entry)),
+                                       artifacts=[records_path] if records_path.exists() else [],
+                                       run_name=candidate_run_name(name, entry.get("role")))
         if run_id:
             state.candidate_run_ids[name] = run_id
             logged.append(name)

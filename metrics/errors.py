@@ -19,6 +19,7 @@ class ErrorKind(StrEnum):
     AUTH = "auth_error"  # missing or refused credentials
     CONTENT_FILTERED = "content_filtered"  # a guardrail or filter stopped the output
     INPUT = "input_error"  # the sample itself is malformed (missing field, bad reference)
+    INTERNAL = "scorer_error"  # our scoring code raised: a bug to fix, never blamed on the sample or the model
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,9 @@ def child(n: int, args: argparse.Namespace) -> dict[str, Any]:
     """One size, in this process: set up, first pass, cached pass, sizes."""
     from tasks.registry import build_task
 
-    data_root = Path(os.environ.get("RFT_DATA_DIR", "/work/shared/data"))
+    from tasks.data_root import data_root as configured_root
+
+    data_root = configured_root()
     task = build_task({"kind": "contract_review", "name": "contract_review", "split": "test"}, data_root=data_root)
     base = task.load("test")
     items = CycledItems(base, n)

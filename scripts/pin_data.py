@@ -1,15 +1,17 @@
 """Write tasks/data_pins.json: sha256 and size of every data file the project reads, computed from a local
-mirror (default /work/shared/data, laid out like the data root), plus where each file comes from upstream.
+mirror (default: the data root, $RFT_DATA_DIR; laid out like the data root), plus where each file comes from upstream.
 
     python scripts/pin_data.py [--mirror DIR] [--out tasks/data_pins.json]
 
 The sources below are facts about the public data sets (repository, pinned commit, license). Files whose
-exact bytes are not published anywhere we know of are marked mirror_only: fetch copies them from a mirror.
+exact bytes are not published as such carry a `derive` entry: the public source and the transformation
+(tasks/data_derive.py) that turns it into the pinned bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import sys
@@ -17,8 +19,13 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MIRROR = Path("/work/shared/data")
 DEFAULT_OUT = REPO_ROOT / "tasks" / "data_pins.json"
+
+
+LEGALBENCH_EARLY = "1c7624b8f8e9f56f4a2c65ddd47d2d4e87ac32e6"  # test.tsv with permuted labels (2023-03-16)
+LEGALBENCH_EARLY_TEST_SHA256 = "cf94f31d29c06731a7a5f769b710c0e420f68a772f15f997abcb3d28268b2c28"  # blob 516609d1
+LEGALBENCH_FEWSHOT = "447aad07d2fdb9709784b1d32791c5ab215fa976"  # last change of tasks/unfair_tos/train.tsv
+CUAD_RELEASE_ZIP = "https://zenodo.org/records/4595826/files/CUAD_v1.zip?download=1"  # official CUAD v1 release
 
 
 def raw(repo: str, commit: str) -> str:
@@ -63,11 +70,17 @@ SOURCES: list[dict[str, Any]] = [
                        "CLAUDETTE (2019)",
         "patterns": ["*.tsv", "LICENSE.txt"],
         "overrides": {
-            "test.tsv": {"mirror_only": True,
-                         "note": "rows of legalbench@1c7624b tasks/unfair_tos with the permuted labels corrected"},
-            "train_fewshot_legalbench_HEAD.tsv": {"mirror_only": True,
-                                                  "note": "few-shot rows of a later legalbench version"},
-            "LICENSE.txt": {"mirror_only": True, "note": "license note written for the mirror"},
+            "test.tsv": {
+                "derive": {"kind": "legalbench_relabel", "url": raw("HazyResearch/legalbench", LEGALBENCH_EARLY)
+                           + "tasks/unfair_tos/test.tsv", "sha256": LEGALBENCH_EARLY_TEST_SHA256},
+                "note": "rows of legalbench@1c7624b tasks/unfair_tos/test.tsv with the permuted labels corrected "
+                        "(tasks/data_derive.py)"},
+            "train_fewshot_legalbench_HEAD.tsv": {
+                "url": raw("HazyResearch/legalbench", LEGALBENCH_FEWSHOT) + "tasks/unfair_tos/train.tsv",
+                "note": "tasks/unfair_tos/train.tsv of legalbench@447aad0 (its last change), verbatim"},
+            "LICENSE.txt": {"derive": {"kind": "text", "url": raw("HazyResearch/legalbench", LEGALBENCH_EARLY)
+                                       + "tasks/unfair_tos/README.md"},
+                            "note": "attribution note (license as stated in the task README), written by fetch"},
         },
     },
     {
@@ -98,10 +111,12 @@ SOURCES: list[dict[str, Any]] = [
             "category_descriptions.csv": {
                 "url": raw("TheAtticusProject/cuad", "67faa0e") + "category_descriptions.csv"},
             "full_contract_txt.tar.gz": {
-                "mirror_only": True,
-                "note": "tar.gz of the CUAD v1 full_contract_txt/ folder made for the mirror; upstream ships the "
-                        "folder inside the CUAD_v1 zip, not this archive"},
-            "LICENSE.txt": {"mirror_only": True, "note": "license note written for the mirror"},
+                "derive": {"kind": "zip_members_to_tar_gz", "url": CUAD_RELEASE_ZIP, "folder": "full_contract_txt"},
+                "verify": "members",
+                "note": "the full_contract_txt/ folder of the official CUAD v1 release zip (Zenodo), repacked; "
+                        "each text is checked against its own sha256"},
+            "LICENSE.txt": {"derive": {"kind": "text", "url": CUAD_RELEASE_ZIP},
+                            "note": "attribution note (license as stated in CUAD_v1_README.txt), written by fetch"},
         },
     },
     {
@@ -127,6 +142,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _complete_derivation(entry: dict[str, Any], path: Path) -> None:
+    """Fill what a derivation pins from the mirror's copy: a note's text, the per-member hashes of an archive."""
+    derive = entry.get("derive")
+    if not derive:
+        return
+    if derive["kind"] == "text":
+        derive["text"] = path.read_text(encoding="utf-8")
+    elif derive["kind"] == "zip_members_to_tar_gz":
+        from tasks.data_derive import tar_member_hashes
+
+        derive["members"] = dict(sorted(tar_member_hashes(path).items()))
+
+
 def pin_source(spec: dict[str, Any], mirror: Path) -> dict[str, Any]:
     folder = mirror / spec["name"]
     paths = sorted({p for pattern in spec["patterns"] for p in folder.glob(pattern) if p.is_file()})
@@ -139,7 +167,8 @@ def pin_source(spec: dict[str, Any], mirror: Path) -> dict[str, Any]:
     for path in paths:
         rel = path.relative_to(folder).as_posix()
         entry: dict[str, Any] = {"path": rel, "sha256": sha256_of(path), "size": path.stat().st_size}
-        entry.update(spec["overrides"].get(rel, {}))
+        entry.update(copy.deepcopy(spec["overrides"].get(rel, {})))
+        _complete_derivation(entry, path)
         files.append(entry)
     keys = ("name", "title", "license", "repository", "commit", "url_base", "attribution")
     return {**{k: spec[k] for k in keys}, "files": files}
@@ -147,9 +176,14 @@ def pin_source(spec: dict[str, Any], mirror: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mirror", type=Path, default=DEFAULT_MIRROR, help="folder laid out like the data root")
+    parser.add_argument("--mirror", type=Path, default=None,
+                        help="folder laid out like the data root (default: the data root, $RFT_DATA_DIR)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
+    if args.mirror is None:
+        from tasks.data_root import data_root
+
+        args.mirror = data_root()
     pins = {"version": 1, "sources": [pin_source(spec, args.mirror) for spec in SOURCES]}
     args.out.write_text(json.dumps(pins, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     for s in pins["sources"]:

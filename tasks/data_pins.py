@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from tasks.data_derive import Derivation
+
 PINS_PATH = Path(__file__).with_name("data_pins.json")
 
 
@@ -18,8 +20,10 @@ class PinnedFile:
     sha256: str
     size: int
     upstream_path: str | None = None  # path in the upstream repository when it differs from `path`
-    url: str | None = None  # resolved download URL; None = only available from a mirror
+    url: str | None = None  # resolved download URL; None = derived (see `derive`) or only from a mirror
     note: str = ""  # why there is no URL, or what differs upstream
+    derive: Derivation | None = None  # made from a public source by a transformation (tasks/data_derive.py)
+    verify: str = "sha256"  # "members": an archive whose files are pinned one by one (derive.options["members"])
 
     def relpath(self, dataset: str) -> str:
         """Path under the data root."""
@@ -47,7 +51,7 @@ class PinsError(ValueError):
 
 
 def _resolve(base: str | None, entry: dict[str, Any]) -> str | None:
-    if entry.get("mirror_only"):
+    if entry.get("mirror_only") or entry.get("derive"):
         return None
     if entry.get("url"):
         return entry["url"]
@@ -67,7 +71,8 @@ def load_pins(path: Path | str | None = None) -> list[DataSource]:
     for s in data["sources"]:
         files = [
             PinnedFile(f["path"], f["sha256"], int(f["size"]), f.get("upstream_path"),
-                       _resolve(s.get("url_base"), f), f.get("note", ""))
+                       _resolve(s.get("url_base"), f), f.get("note", ""),
+                       Derivation.from_mapping(f["derive"]) if f.get("derive") else None, f.get("verify", "sha256"))
             for f in s["files"]
         ]
         sources.append(DataSource(s["name"], s["license"], s.get("url_base"), s.get("attribution", ""), files,
@@ -79,5 +84,11 @@ def load_pins(path: Path | str | None = None) -> list[DataSource]:
 
 
 def url(file: PinnedFile) -> str | None:
-    """Where to download `file`, or None when it only comes from a mirror (`rft-evals data fetch --from`)."""
+    """Where to download `file` as is, or None when it is derived from a source (`file.derive.url`) or only
+    comes from a mirror (`rft-evals data fetch --from`)."""
     return file.url
+
+
+def source_url(file: PinnedFile) -> str | None:
+    """The public URL the file's bytes come from: its own, or its derivation's source."""
+    return file.url or (file.derive.url if file.derive else None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,10 @@ import yaml
 
 from metrics.reward.bundle import RewardBundle
 from metrics.reward.config import RewardConfig
+from _data import DATA
 from fakes.bedrock_server import Behaviour, reply
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = os.environ.get("RFT_DATA_DIR", "/work/shared/data")
 CONTRACT = {"id": str, "aggregate_reward_score": float, "metrics_list": list}
 
 

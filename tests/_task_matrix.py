@@ -32,8 +32,25 @@ CONFIG_SPEC: dict[str, Any] = {
 }
 
 
+# A reward of the config task's own (as docs/config_tasks.md asks users to write): the parity matrix scores it,
+# so it compares more than config_deterministic's format check.
+CONFIG_REWARD: dict[str, Any] = {
+    "name": "tos_fairness_reward", "range": [0.0, 1.0], "neutral": 0.5,
+    "components": {"format": {"metric": "schema_valid", "weight": 0.0, "report": "Metric"},
+                   "label": {"metric": "label_accuracy", "weight": 0.7},
+                   "grounding": {"metric": "grounding", "weight": 0.2},
+                   "length": {"metric": "length_ok", "weight": 0.1}},
+    "gates": [{"component": "format", "min": 1.0, "score": "min"}],
+}
+
+
+def config_reward_path(config_spec: Path) -> Path:
+    return config_spec.parent / "tos_fairness_reward.yaml"
+
+
 def write_config_task(data_root: Path, folder: Path) -> Path:
-    """The config task's spec file and its JSONL data (real UNFAIR-ToS sentences, unfair vs fair)."""
+    """The config task's spec file, its JSONL data (real UNFAIR-ToS sentences, unfair vs fair) and a reward
+    of its own (config_reward_path)."""
     from tasks.unfair_tos.data import read_split
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -50,6 +67,7 @@ def write_config_task(data_root: Path, folder: Path) -> Path:
         (folder / name).write_text("".join(json.dumps(r) + "\n" for r in data), encoding="utf-8")
     path = folder / "tos_fairness.yaml"
     path.write_text(yaml.safe_dump(CONFIG_SPEC, sort_keys=False), encoding="utf-8")
+    config_reward_path(path).write_text(yaml.safe_dump(CONFIG_REWARD, sort_keys=False), encoding="utf-8")
     return path
 
 

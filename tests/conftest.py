@@ -1,28 +1,20 @@
 """Shared fixtures. The real data lives outside the repository (see DATA.md); tests read it from the
-configured data root ($RFT_DATA_DIR, else the folder `rft-evals data fetch` fills), else from the
-../shared/data mirror next to the repository."""
+configured data root ($RFT_DATA_DIR, else the folder `rft-evals data fetch` fills), through tests/_data.py."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from _data import require_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
-    from tasks.data_root import data_root as configured_root
-
-    root = configured_root()
-    if not (root / "claudette").is_dir() and not os.environ.get("RFT_DATA_DIR"):
-        root = REPO_ROOT.parent / "shared" / "data"
-    if not (root / "claudette").is_dir():
-        pytest.fail(f"benchmark data not found under {root}: set RFT_DATA_DIR to the data mirror "
-                    "or run `rft-evals data fetch`")
-    return root
+    return require_dataset("claudette")
 
 
 @pytest.fixture

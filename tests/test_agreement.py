@@ -12,7 +12,7 @@ from scipy import stats
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
 from evals import agreement
-from evals.agreement import agreement_block, agreement_section, agreement_stats, bootstrap_weights
+from evals.agreement import agreement_block, agreement_section, agreement_stats, bootstrap_weights, policy_agreement
 from evals.json_safe import json_safe
 from evals.records import SampleRecord
 from evals.sample_scores import sample_score
@@ -132,21 +132,19 @@ def test_block_uses_per_sample_f1_and_lists_disagreements_both_ways_with_texts()
     assert underrated[0]["document"] == "short document"
 
 
-def test_section_has_each_candidate_and_pooled_and_serialises():
+def test_section_has_each_candidate_within_itself_and_serialises():
     rng = np.random.default_rng(1)
     by = {c: [_record(c, f"w{i}", float(rng.random()), float(rng.integers(0, 3)), float(rng.integers(0, 2)),
                       float(rng.integers(0, 2)), valid=float(rng.random() < 0.8)) for i in range(30)]
           for c in ("base", "rft")}
     section = agreement_section(by, {"risk_f1": 0.5, "schema_valid": 1.0}, aggregates=[RISK_F1], resamples=100)
-    assert set(section) == {"base", "rft", "pooled"}
-    assert section["pooled"]["production"]["risk_f1"]["n"] == 60
+    assert set(section) == {"base", "rft"}  # within each candidate; nothing pooled across them
+    assert section["rft"]["production"]["risk_f1"]["n"] == 30
     assert section["rft"]["production"]["schema_valid"]["production_threshold"] == 1.0
-    assert {p["candidate"] for p in section["pooled"]["points"]} == {"base", "rft"}
+    assert {p["candidate"] for p in section["rft"]["points"]} == {"rft"}
     json.dumps(json_safe(section), allow_nan=False)
     listed = agreement_section(by, ["schema_valid"], resamples=50)  # a list of names: threshold 0.5
     assert listed["rft"]["production"]["schema_valid"]["production_threshold"] == 0.5
-    with pytest.raises(ValueError, match="pooled"):
-        agreement_section({"pooled": by["rft"]}, ["schema_valid"])
     with pytest.raises(ValueError, match="production"):
         agreement_section(by, "schema_valid")
 
@@ -160,3 +158,26 @@ def test_judge_criteria_values_are_read_as_they_are():
     assert entry["auroc"]["value"] == pytest.approx(1.0)
     assert entry["kappa"]["value"] == pytest.approx(cohen_kappa_score([1, 1, 0, 0, 1], [1, 1, 0, 0, 0]))
     assert [s["item_id"] for s in block["reward_hacking_suspects"]] == ["w4"]
+
+
+def test_policy_agreement_orders_candidates_and_names_the_pairs_ordered_the_other_way():
+    # Hand-computed: rewards 0.85 / 0.80 / 0.60, F1 0.0 / 0.5 / 0.4 (an always-empty policy out-earns two honest
+    # ones). Pairs: (empty, honest) and (empty, weak) are discordant, (honest, weak) concordant: tau = -1/3.
+    values = {"empty": {"reward": 0.85, "risk_f1": 0.0, "n_comments": 0.0},
+              "honest": {"reward": 0.80, "risk_f1": 0.5, "n_comments": 3.0},
+              "weak": {"reward": 0.60, "risk_f1": 0.4, "n_comments": 5.0},
+              "broken": {"reward": None, "risk_f1": 0.9}}
+    out = policy_agreement(values, "reward", ["risk_f1", "n_comments"], {"n_comments": False})
+    f1 = out["production"]["risk_f1"]
+    assert f1["n"] == 3 and f1["pairs"] == 3  # "broken" has no reward: left out
+    assert f1["kendall"] == pytest.approx(-1 / 3)
+    assert f1["spearman"] == pytest.approx(stats.spearmanr([0.85, 0.8, 0.6], [0.0, 0.5, 0.4]).statistic)
+    assert [(d["reward_prefers"], d["metric_prefers"]) for d in f1["discordant"]] == [
+        ("empty", "honest"), ("empty", "weak")]  # largest metric gap first
+    assert f1["discordant"][0]["reward_gap"] == pytest.approx(0.05)
+    assert f1["discordant"][0]["metric_gap"] == pytest.approx(0.5)
+    # lower is better: fewer comments is "better", which the reward orders exactly so
+    assert out["production"]["n_comments"]["kendall"] == pytest.approx(1.0)
+    assert out["production"]["n_comments"]["discordant"] == []
+    two = policy_agreement({"a": {"reward": 1.0, "m": 2.0}}, "reward", ["m"])
+    assert two["production"]["m"]["n"] == 1 and math.isnan(two["production"]["m"]["kendall"])

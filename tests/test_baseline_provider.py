@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from evals.providers.base import GenerationRequest, ProviderError
 from evals.providers.registry import ProviderContext, build_provider
 from metrics.errors import ErrorKind
+from _data import require_dataset
 
 pytest.importorskip("sklearn")
 
@@ -99,9 +99,7 @@ def test_task_without_sentence_methods_is_a_clear_error():
 def claudette_task():
     yaml = pytest.importorskip("yaml")
     task_module = pytest.importorskip("tasks.contract_review.task")
-    root = Path(os.environ.get("RFT_DATA_DIR", "/work/shared/data"))
-    if not (root / "claudette").is_dir():
-        pytest.skip(f"CLAUDETTE not under {root}")
+    root = require_dataset("claudette")
     config = yaml.safe_load((CONF / "task" / "contract_review.yaml").read_text())
     return task_module.build({**config, "fold": 0}, data_root=root)
 

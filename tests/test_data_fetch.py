@@ -78,9 +78,14 @@ def test_corrupt_mirror_file_gives_hash_error(data_root, tmp_path):
 
 
 def test_mirror_only_file_without_mirror_says_so(tmp_path):
-    report = fetch(tmp_path / "root", only=["unfair_tos"], progress=False)
-    assert not report.ok
-    assert all("--from DIR" in p.reason for p in report.failed)
+    pins = tmp_path / "pins.json"
+    pins.write_text(json.dumps({"version": 1, "sources": [{
+        "name": "private", "license": "internal", "url_base": None, "files": [
+            {"path": "notes.txt", "sha256": "0" * 64, "size": 1, "mirror_only": True,
+             "note": "kept by the team"}]}]}), encoding="utf-8")
+    report = fetch(tmp_path / "root", progress=False, sources=load_pins(pins))
+    (problem,) = report.failed
+    assert "--from DIR" in problem.reason and "kept by the team" in problem.reason
 
 
 def test_missing_file_message_names_file_and_fix(tmp_path, monkeypatch):

@@ -77,8 +77,8 @@ def test_significant_drop_beyond_threshold_regresses_paired():
                          task="contract_review", resamples=500)
     (row,) = checks
     assert CHECK_KEYS <= set(row)
-    assert row["regressed"] and row["paired"] and row["test"] == "mcnemar"
-    assert row["delta"] < -0.05 and row["p_value"] < 0.001 and row["ci_high"] < 0
+    assert row["regressed"] and row["paired"] and row["test"] == "permutation-mc"
+    assert row["delta"] < -0.05 and row["p_value"] == pytest.approx(1 / 501) and row["ci_high"] < 0  # smallest MC p
     assert (row["task"], row["candidate"], row["metric"], row["threshold_kind"]) == (
         "contract_review", "rft", "schema_valid", "absolute")
     assert not gate_summary(checks, "abc")["passed"]
@@ -94,7 +94,7 @@ def test_equal_run_passes():
     assert [c["delta"] for c in checks] == [0.0, 0.0]
     assert [c["p_value"] for c in checks] == [1.0, 1.0]
     assert not any(c["regressed"] for c in checks)
-    assert [c["test"] for c in checks] == ["mcnemar", "bootstrap"]
+    assert [c["test"] for c in checks] == ["permutation-exact", "permutation-exact"]  # nothing differs
     assert gate_summary(checks, None) == {"passed": True, "baseline_run_id": None, "checks": checks}
 
 
@@ -117,7 +117,7 @@ def test_significant_drop_within_the_threshold_passes():
     current[:40] = False
     (row,) = gate_checks(_run(current), _run(baseline), [OK], _thresholds(schema_valid={"absolute": 0.05}),
                          resamples=300)
-    assert row["p_value"] < 1e-6 and not row["regressed"]
+    assert row["p_value"] == pytest.approx(1 / 301) and not row["regressed"]  # the smallest p with 300 draws
     (relative,) = gate_checks(_run(current), _run(baseline), [OK], _thresholds(schema_valid={"relative": 0.02}),
                               resamples=300)
     assert relative["allowed_drop"] == pytest.approx(0.02) and relative["regressed"]
@@ -130,15 +130,15 @@ def test_lower_is_better_metric_regresses_when_it_rises():
     agg = mean("n_comments", higher_is_better=False)
     (row,) = gate_checks(_run(np.ones(150), n_comments=cur), _run(np.ones(150), n_comments=base), [agg],
                          _thresholds(n_comments={"absolute": 0.5}), resamples=300)
-    assert row["test"] == "wilcoxon" and row["delta"] > 1 and row["regressed"]
+    assert row["test"] == "permutation-mc" and row["delta"] > 1 and row["regressed"]
 
 
-def test_disjoint_items_use_an_unpaired_bootstrap():
+def test_disjoint_items_use_an_unpaired_permutation_test():
     rng = np.random.default_rng(3)
     baseline = _run(rng.random(300) < 0.9, prefix="old")
     current = _run(rng.random(300) < 0.6, prefix="new")
     (row,) = gate_checks(current, baseline, [OK], _thresholds(schema_valid={"absolute": 0.05}), resamples=500)
-    assert not row["paired"] and row["test"] == "bootstrap" and row["n"] == 300
+    assert not row["paired"] and row["test"] == "unpaired-permutation-mc" and row["n"] == 300
     assert row["regressed"] and row["ci_high"] < 0
     same_rate = _run(rng.random(300) < 0.9, prefix="new")
     (calm,) = gate_checks(same_rate, baseline, [OK], _thresholds(schema_valid={"absolute": 0.05}), resamples=500)
@@ -172,3 +172,25 @@ def test_gate_scalar_regresses_only_when_the_whole_interval_is_beyond_the_allowe
     rising_error = {"value": 0.5, "ci_low": 0.45, "ci_high": 0.55}
     lower = gate_scalar("err", rising_error, {"value": 0.3}, threshold, higher_is_better=False)
     assert lower["regressed"]
+
+
+# --- scorer errors ----------------------------------------------------------------------------------------
+
+
+def test_a_scorer_error_fails_the_gate_even_when_every_metric_holds():
+    run = _run([1, 1, 0, 1] * 10)
+    broken = [SampleRecord(candidate=r.candidate, role=r.role, item_id=r.item_id, output="", values=dict(r.values),
+                           errors=[{"kind": "scorer_error", "message": "the scorer raised KeyError", "stage": "score"}]
+                           if i in (3, 7) else []) for i, r in enumerate(run)]
+    checks = gate_checks(broken, run, [OK], _thresholds(schema_valid={"absolute": 0.0}), resamples=200)
+    metric_row, scorer_row = checks
+    assert not metric_row["regressed"] and metric_row["delta"] == 0.0
+    assert scorer_row["metric"] == "errors/scorer_error" and scorer_row["regressed"] is True
+    assert [scorer_row[k] for k in ("current", "baseline", "test", "n")] == [2.0, 0.0, "count", 40]
+    assert gate_summary(checks, "base")["passed"] is False
+    # an input error is the sample's fault, not a scorer bug: no such row
+    bad_input = [SampleRecord(candidate="rft", role="rft", item_id=r.item_id, output="", values=dict(r.values),
+                              errors=[{"kind": "input_error", "message": "bad reference", "stage": "reference"}])
+                 for r in run]
+    assert [c["metric"] for c in gate_checks(bad_input, run, [OK], _thresholds(schema_valid={"absolute": 0.0}),
+                                            resamples=200)] == ["schema_valid"]

@@ -4,7 +4,6 @@ the re-ask, call failures, both orders, caching and repeats, then `rft-evals jud
 from __future__ import annotations
 
 import json
-import os
 import math
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from evals.records import SampleRecord
 from metrics.errors import ErrorKind
 from metrics.judges import prompt_hygiene
 from metrics.judges.types import JudgeSample
+from _data import DATA
 
 try:
     from tests.fakes.bedrock_server import FakeBedrock, Script, fault, reply
@@ -24,7 +24,6 @@ except ModuleNotFoundError:
     from fakes.bedrock_server import FakeBedrock, Script, fault, reply
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("RFT_DATA_DIR", "/work/shared/data"))
 PASS_ALL = json.dumps({c: {"justification": "fine", "verdict": "pass"}
                        for c in ("target_document_grounding", "reference_consistency", "actionability")})
 

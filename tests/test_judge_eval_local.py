@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from _data import DATA
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("RFT_DATA_DIR", "/work/shared/data"))
 
 
 @pytest.mark.slow

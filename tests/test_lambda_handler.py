@@ -86,12 +86,46 @@ def test_bad_samples_get_neutral_rewards_and_error_metrics(task, rows):
 @pytest.mark.parametrize("event, fragment", [
     ({"id": "a", "messages": []}, "wrap it in a list"),
     ("[]", "JSON list"),
-    ([{"messages": []}], r"event\[0\] has no usable `id`"),
-    ([1], r"event\[0\] must be an object"),
 ])
 def test_malformed_event_gets_a_clear_error(task, event, fragment):
     with pytest.raises(MalformedEventError, match=fragment):
         _run(event, bundle_for(task, "contract_review_deterministic"))
+
+
+def test_a_sample_without_a_usable_id_costs_only_itself(task, rows):
+    bundle = bundle_for(task, "contract_review_deterministic")
+    good = [sample(task, row, task.render_gold(row)) for row in rows[:2]]
+    no_id = {k: v for k, v in good[0].items() if k != "id"}
+    event = [good[0], no_id, {**good[1], "id": {"nested": 1}}, 7, good[1]]
+    results, log = _run(event, bundle)
+    assert [r["id"] for r in results] == [good[0]["id"], None, None, None, good[1]["id"]]
+    assert [r["aggregate_reward_score"] for r in results] == [1.0, 0.5, 0.5, 0.5, 1.0]  # neutral in their places
+    for result in results[1:4]:
+        assert _metric(result, "error/input_error") == 1.0 and _metric(result, "neutral") == 1.0
+    assert log["id_violations"] == 3 and log["errors"] == {"input_error": 3} and log["neutral"] == 3
+
+
+def test_a_scorer_exception_is_reported_as_ours_not_as_bad_input(task, rows):
+    from types import SimpleNamespace
+
+    from metrics.reward.batch import score_event
+
+    bundle = bundle_for(task, "contract_review_deterministic")
+    calls = []
+
+    def flaky_score(output, reference):
+        calls.append(output)
+        if len(calls) == 2:
+            raise KeyError("risk")  # a bug in the scorer, on a perfectly good sample
+        return bundle.score(output, reference)
+
+    event = [sample(task, row, task.render_gold(row)) for row in rows[:3]]
+    report = score_event(event, SimpleNamespace(score=flaky_score, reward=bundle.reward), None)
+    scores = [r["aggregate_reward_score"] for r in report.results]
+    assert scores == [1.0, 0.5, 1.0]
+    assert _metric(report.results[1], "error/scorer_error") == 1.0
+    assert not [m for m in report.results[1]["metrics_list"] if m["name"] == "error/input_error"]
+    assert report.log["errors"] == {"scorer_error": 1}
 
 
 def test_judge_rewards_retries_and_errors(task, rows):

@@ -213,7 +213,9 @@ def test_first_night_has_no_baseline_and_writes_the_report(nights):
         assert task["candidates"][name]["metrics"]["risk_f1"]["value"] == pytest.approx(1.0)
     pairs = {(r["a"], r["b"]) for r in task["comparisons"]}
     assert pairs == {("rft", "sft"), ("rft", "base"), ("sft", "base")}
-    assert {"pooled", "base", "sft", "rft"} <= set(task["agreement"])
+    assert set(task["agreement"]) == {"base", "sft", "rft"}  # within each candidate, nothing pooled
+    policy = task["policy_agreement"]["production"]["risk_f1"]
+    assert policy["n"] == 3 and policy["pairs"] == 3 and isinstance(policy["discordant"], list)
     categories = task["per_category"]["rft"]
     assert len(categories) == 9 and sum(c["support"] for c in categories.values()) == nights["models"].gold_risks
     html = nights["tmp"] / "night1" / "report" / "report.html"
@@ -290,6 +292,49 @@ def test_suite_run_in_mlflow_holds_tags_tasks_and_report(nights):
     assert {"nightly.json", "report", "tasks"} <= artifacts
     records = {a.path for a in client.list_artifacts(night2.info.run_id, "tasks/contract_review/records")}
     assert records == {f"tasks/contract_review/records/{c}.jsonl" for c in ("base", "sft", "rft")}
+
+
+@pytest.mark.slow
+def test_mlflow_view_of_a_night_metrics_samples_and_traces(nights):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{nights['tmp']}/mlflow.db"
+    client = MlflowClient(tracking_uri=uri)
+    report = _report(nights, "night2")
+    task = report["tasks"]["contract_review"]
+    # the task run: its paired differences (and the rest of nightly.json) as metrics, chartable across nights
+    task_run = client.get_run(task["mlflow_run_id"])
+    metrics = task_run.data.metrics
+    row = next(r for r in task["comparisons"] if (r["a"], r["b"], r["metric"]) == ("rft", "sft", "risk_f1"))
+    assert metrics["compare/rft-sft/risk_f1/diff"] == pytest.approx(row["diff"], abs=1e-3)
+    for field in ("ci_low", "ci_high", "p_value", "p_holm", "wins", "losses"):
+        assert metrics[f"compare/rft-sft/risk_f1/{field}"] == pytest.approx(row[field], rel=1e-3, abs=1e-4), field
+    assert "agreement/rft/risk_f1/n" in metrics and "policy_agreement/risk_f1/candidates" in metrics
+    assert metrics["gate/rft/risk_f1/regressed"] == 1.0
+    assert task_run.data.tags["mlflow.note.content"].startswith("## Nightly")  # the Markdown verdict
+    suite_run = client.get_run(report["run_id"])
+    assert "contract_review/compare/rft-sft/risk_f1/diff" in suite_run.data.metrics
+    assert "**Verdict**" in suite_run.data.tags["mlflow.note.content"]
+    experiment = client.get_experiment_by_name("rft-evals").experiment_id
+    for name, candidate in task["candidates"].items():
+        run = client.get_run(candidate["mlflow_run_id"])
+        assert run.info.run_name == f"{candidate['role'].upper()} · {name}"
+        assert run.data.params["role"] == candidate["role"]
+        assert run.data.metrics["errors/parse_error"] == 0.0  # zeros are logged, not left out
+        table = json.loads(Path(client.download_artifacts(run.info.run_id, "samples.json",
+                                                          str(nights["tmp"]))).read_text())
+        columns, rows = table["columns"], table["data"]
+        assert len(rows) == LIMIT
+        assert all(r[columns.index("input")] and r[columns.index("gold")] for r in rows)
+        for metric, estimate in candidate["metrics"].items():
+            values = [r[columns.index(metric)] for r in rows]
+            if estimate["value"] is not None:  # the run has the metric: some sample has its own value
+                assert any(v is not None for v in values), (name, metric)
+        traces = mlflow.search_traces(locations=[experiment], run_id=run.info.run_id, return_type="list")
+        assert len(traces) == run.data.metrics["traces_logged"] == LIMIT
+        assessed = {a.name for a in traces[0].info.assessments}
+        assert {"gold", "risk_f1", "reward", "schema_valid"} <= assessed, assessed
 
 
 @pytest.mark.slow

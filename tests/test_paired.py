@@ -1,6 +1,6 @@
-"""evals/paired.py against known answers: hand-computed McNemar and Wilcoxon p-values, scipy on fixed inputs,
-a hand-worked Holm example, Wilson intervals, and the coverage of the paired bootstrap interval on simulated
-data with a known difference."""
+"""evals/paired.py against known answers: the permutation test equal to hand-computed McNemar and sign-flip
+p-values, McNemar and Wilcoxon helpers against scipy, a hand-worked Holm example, Wilson intervals, and the
+coverage of the permutation interval on simulated data with a known difference."""
 
 import json
 import math
@@ -26,7 +26,7 @@ from evals.records import SampleRecord
 from metrics.aggregates import f1, macro_f1, mean, ratio
 
 COMPARISON_KEYS = {"metric", "a", "b", "n_pairs", "a_value", "b_value", "diff", "ci_low", "ci_high", "test",
-                   "p_value", "p_holm", "wins", "ties", "losses", "higher_is_better"}
+                   "p_value", "p_holm", "wins", "ties", "losses", "higher_is_better", "permutations", "mde"}
 PAIRWISE_KEYS = {"a", "b", "n", "win_rate", "ci_low", "ci_high", "wins", "ties", "losses", "inconsistent"}
 
 
@@ -52,8 +52,9 @@ def test_mcnemar_exact_small_table_by_hand():
     # 2 items only a passes, 8 only b passes: P(X <= 2 | n = 10) = (1 + 10 + 45) / 1024, doubled.
     a, b = _pass_fail({(1, 1): 20, (1, 0): 2, (0, 1): 8, (0, 0): 5})
     result = paired_metric(mean("ok"), a, b, resamples=200)
-    assert result.test == "mcnemar"
+    assert result.test == "permutation-exact" and result.permutations == 2**10  # the 10 discordant items
     assert result.p_value == pytest.approx(112 / 1024, rel=1e-12)
+    assert result.ci_low <= 0 <= result.ci_high  # p > 0.05 and the interval agrees
     assert result.p_value == pytest.approx(stats.binomtest(2, 10, 0.5).pvalue, rel=1e-12)
     assert (result.wins, result.ties, result.losses) == (2, 25, 8)
     assert result.diff == pytest.approx((22 - 28) / 35)
@@ -63,15 +64,16 @@ def test_mcnemar_textbook_presidential_approval():
     # Agresti, Categorical Data Analysis: approval of the same 1,600 people in two surveys,
     # 794 approve both times, 150 approve then disapprove, 86 disapprove then approve, 570 disapprove twice.
     a, b = _pass_fail({(1, 1): 794, (1, 0): 150, (0, 1): 86, (0, 0): 570})
-    exact = paired_metric(mean("ok"), a, b, resamples=200)
-    assert exact.p_value == pytest.approx(_binomial_two_sided(86, 236), rel=1e-9)
-    assert exact.p_value < 1e-4
-    assert exact.diff == pytest.approx((944 - 880) / 1600)
+    x, y = np.array([r["ok"] for r in a]), np.array([r["ok"] for r in b])
+    assert mcnemar(x, y) == pytest.approx(_binomial_two_sided(86, 236), rel=1e-9)
+    assert mcnemar(x, y) < 1e-4
+    # 236 discordant items: Monte Carlo swaps; no draw reaches the observed difference, so p is 1 / (B + 1).
+    permuted = paired_metric(mean("ok"), a, b, resamples=200)
+    assert permuted.test == "permutation-mc" and permuted.p_value == pytest.approx(1 / 201)
+    assert permuted.diff == pytest.approx((944 - 880) / 1600) and permuted.ci_low > 0
     # Chi-square with continuity correction: (|150 - 86| - 1)^2 / 236 on 1 df; sf(x) = erfc(sqrt(x / 2)).
-    corrected = paired_metric(mean("ok"), a, b, resamples=200, mcnemar_method="chi2")
     statistic = 63**2 / 236
-    assert corrected.test == "mcnemar_chi2"
-    assert corrected.p_value == pytest.approx(math.erfc(math.sqrt(statistic / 2)), rel=1e-9)
+    assert mcnemar(x, y, "chi2") == pytest.approx(math.erfc(math.sqrt(statistic / 2)), rel=1e-9)
 
 
 def test_mcnemar_without_discordant_pairs_is_one_and_equal_discordant_chi2_is_one():
@@ -87,18 +89,18 @@ def test_mcnemar_without_discordant_pairs_is_one_and_equal_discordant_chi2_is_on
 # --- Wilcoxon ----------------------------------------------------------------------------------------------
 
 
-def test_wilcoxon_exact_by_enumerating_signs():
-    # |d| ranks: 0.5->1, 0.8->2, 1.2->3, 1.5->4, 2.0->5, 3.1->6; W+ = 4 + 5 + 6 + 2 = 17.
+def test_score_permutation_is_exact_by_enumerating_signs():
+    # Sum of d = 5.7; of the 64 sign patterns, those with |sum| >= 5.7 give the p-value (counted by hand
+    # here by enumeration); the interval is d-bar +- the 4th largest |mean| (ceil(0.05 * 64) = 4).
     d = np.array([1.5, -0.5, 2.0, 3.1, -1.2, 0.8])
-    ranks = stats.rankdata(np.abs(d))
-    observed = ranks[d > 0].sum()
-    null = [sum(r for r, s in zip(ranks, signs, strict=True) if s) for signs in product([0, 1], repeat=6)]
-    p_hand = min(1.0, 2 * min(np.mean([w <= observed for w in null]), np.mean([w >= observed for w in null])))
-    assert p_hand == pytest.approx(14 / 64)
+    null = sorted((abs(sum(x if s else -x for x, s in zip(d, signs, strict=True))) / 6
+                   for signs in product([0, 1], repeat=6)), reverse=True)
+    p_hand = np.mean([v >= abs(d.sum()) / 6 - 1e-12 for v in null])
     b = np.linspace(1, 2, 6)
     result = paired_metric(mean("s"), [{"s": x} for x in b + d], [{"s": x} for x in b], resamples=200)
-    assert result.test == "wilcoxon"
+    assert result.test == "permutation-exact" and result.permutations == 64
     assert result.p_value == pytest.approx(p_hand, rel=1e-12)
+    assert result.ci_low == pytest.approx(d.mean() - null[3]) and result.ci_high == pytest.approx(d.mean() + null[3])
 
 
 def test_wilcoxon_equals_scipy_on_fixed_scores_with_ties_and_zeros():
@@ -107,9 +109,7 @@ def test_wilcoxon_equals_scipy_on_fixed_scores_with_ties_and_zeros():
     b = np.round(np.clip(a + rng.normal(0.05, 0.15, 60), 0, 1), 1)
     for zero_method in ("wilcox", "pratt", "zsplit"):
         expected = stats.wilcoxon(a, b, zero_method=zero_method).pvalue
-        result = paired_metric(mean("s"), [{"s": x} for x in a], [{"s": x} for x in b], resamples=100,
-                               zero_method=zero_method)
-        assert result.p_value == pytest.approx(expected, rel=1e-12)
+        assert wilcoxon(a, b, zero_method) == pytest.approx(expected, rel=1e-12)
 
 
 def test_wilcoxon_with_no_difference_is_one():
@@ -117,7 +117,7 @@ def test_wilcoxon_with_no_difference_is_one():
     assert math.isnan(wilcoxon(np.array([]), np.array([])))
 
 
-# --- the bootstrap ---------------------------------------------------------------------------------------
+# --- the permutation interval ------------------------------------------------------------------------------
 
 
 def test_paired_bootstrap_interval_covers_a_known_difference_about_95_percent(record_property):
@@ -135,8 +135,8 @@ def test_paired_bootstrap_interval_covers_a_known_difference_about_95_percent(re
         covered += result.ci_low <= delta <= result.ci_high
     coverage = covered / trials
     record_property("paired_bootstrap_coverage", coverage)
-    print(f"paired bootstrap 95% CI coverage of a known mean difference: {coverage:.3f} ({trials} x n={n})")
-    assert 0.91 <= coverage <= 0.98
+    print(f"paired permutation 95% CI coverage of a known mean difference: {coverage:.3f} ({trials} x n={n})")
+    assert 0.91 <= coverage <= 0.995
 
 
 @pytest.mark.slow
@@ -158,11 +158,11 @@ def test_paired_bootstrap_interval_covers_a_known_f1_difference(record_property)
         rec_a = [{"tp": tp_a[i], "fp": fp_a[i], "fn": gold[i] - tp_a[i]} for i in range(n)]
         rec_b = [{"tp": tp_b[i], "fp": fp_b[i], "fn": gold[i] - tp_b[i]} for i in range(n)]
         result = paired_metric(f1("f1", "tp", "fp", "fn"), rec_a, rec_b, resamples=500, seed=trial)
-        assert result.test == "bootstrap"
+        assert result.test == "permutation-mc"
         covered += result.ci_low <= truth <= result.ci_high
     coverage = covered / trials
     record_property("paired_bootstrap_f1_coverage", coverage)
-    print(f"paired bootstrap 95% CI coverage of a known F1 difference: {coverage:.3f} ({trials} x n={n})")
+    print(f"paired permutation 95% CI coverage of a known F1 difference: {coverage:.3f} ({trials} x n={n})")
     assert 0.90 <= coverage <= 0.985
 
 
@@ -174,21 +174,21 @@ def test_paired_resampling_is_tighter_than_the_candidates_own_intervals():
     a, b = z + 0.1 + rng.normal(0, 0.05, 300), z + rng.normal(0, 0.05, 300)
     result = paired_metric(mean("s"), [{"s": x} for x in a], [{"s": x} for x in b], seed=1)
     assert result.ci_high - result.ci_low < 0.05
-    assert result.ci_low > 0.05 and result.p_value < 1e-6
+    assert result.ci_low > 0.05 and result.p_value == pytest.approx(1 / 1001)  # the smallest p with 1000 draws
 
 
-def test_f1_uses_the_bootstrap_p_value_and_identical_candidates_get_p_one():
+def test_f1_uses_the_permutation_test_and_identical_candidates_get_p_one():
     rng = np.random.default_rng(2)
     records = [{"tp": float(t), "fp": float(f), "fn": float(m)}
                for t, f, m in zip(rng.integers(0, 3, 80), rng.integers(0, 2, 80), rng.integers(0, 2, 80), strict=True)]
     result = paired_metric(f1("f1", "tp", "fp", "fn"), records, records, resamples=300)
-    assert result.test == "bootstrap"
+    assert result.test == "permutation-exact"  # no item differs: one arrangement
     assert (result.diff, result.ci_low, result.ci_high, result.p_value) == (0.0, 0.0, 0.0, 1.0)
     assert (result.wins, result.losses, result.ties) == (0, 0, 80)
     worse = [dict(r, tp=0.0, fn=r["fn"] + r["tp"]) for r in records]  # b finds nothing
     better = paired_metric(f1("f1", "tp", "fp", "fn"), records, worse, resamples=300)
     assert better.diff > 0.3 and better.ci_low > 0
-    assert better.p_value == pytest.approx(2 / 301)  # no replicate at or below 0: the smallest p with B = 300
+    assert better.p_value == pytest.approx(1 / 301)  # no swap reaches the observed gap: the smallest p, B = 300
 
 
 def test_bootstrap_p_value_is_symmetric_and_counts_zero_on_both_sides():
@@ -220,14 +220,14 @@ def test_items_missing_the_metric_on_either_side_are_not_paired_and_no_pairs_is_
         paired_metric(mean("x"), a, b[:2])
 
 
-def test_macro_f1_is_compared_with_the_bootstrap():
+def test_macro_f1_is_compared_with_the_permutation_test():
     agg = macro_f1("macro", ["x", "y"], "risk")
     keys = [f"risk_{c}/{k}" for k in ("x", "y") for c in ("tp", "fp", "fn")]
     rng = np.random.default_rng(4)
     a = [dict(zip(keys, map(float, rng.integers(0, 3, 6)), strict=True)) for _ in range(40)]
     b = [dict(zip(keys, map(float, rng.integers(0, 3, 6)), strict=True)) for _ in range(40)]
     result = paired_metric(agg, a, b, resamples=200)
-    assert result.test == "bootstrap" and result.n_pairs == 40 and result.ci_low <= result.diff <= result.ci_high
+    assert result.test == "permutation-mc" and result.n_pairs == 40 and result.ci_low <= result.diff <= result.ci_high
 
 
 # --- Holm --------------------------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_compare_candidates_rows_match_the_nightly_contract_and_holm_within_a_pa
     rows = compare_candidates(by, aggregates, [("rft", "sft"), ("rft", "base")], resamples=300, seed=1)
     assert len(rows) == 6
     assert all(set(row) == COMPARISON_KEYS for row in rows)
-    assert [r["test"] for r in rows[:3]] == ["mcnemar", "wilcoxon", "bootstrap"]
+    assert {r["test"] for r in rows} == {"permutation-mc"}
     for pair in (rows[:3], rows[3:]):
         assert [r["p_holm"] for r in pair] == pytest.approx(holm([r["p_value"] for r in pair]))
     assert rows[0]["a"] == "rft" and rows[0]["b"] == "sft" and rows[0]["n_pairs"] == 60

@@ -203,7 +203,9 @@ def test_gate_banner_lists_the_regression(report):
     banner = html[html.index('id="gate"'):html.index("</section>", html.index('id="gate"'))]
     assert "Gate FAILED: 1 regression" in banner and "banner failed" in html
     assert "risk_f1" in banner and "-0.090" in banner and "[-0.150, -0.030]" in banner and "0.004" in banner
-    assert "grounding" not in banner  # a passing check is not listed as a regression
+    regressions, _, every_check = banner.partition('class="mdeline"')
+    assert "grounding" not in regressions  # a passing check is not listed as a regression
+    assert "Tonight vs baseline: all 2 checks" in every_check and "grounding" in every_check  # ... but is shown
     assert 'class="regressed"' in html
 
 
@@ -218,7 +220,8 @@ def test_hostile_strings_are_escaped(report):
     assert "judge/&lt;b&gt;tone&lt;/b&gt;$x$" in html
     allowed = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "h4", "dl", "dt", "dd",
                "code", "section", "div", "table", "thead", "tbody", "tr", "th", "td", "b", "span", "br", "p", "nav",
-               "a", "figure", "figcaption", "img", "article", "header", "pre", "footer"}
+               "a", "figure", "figcaption", "img", "article", "header", "pre", "footer", "details", "summary",
+               "ul", "li"}
     parser = _Tags()
     parser.feed(html)
     assert {t for t, _ in parser.tags} <= allowed
@@ -247,11 +250,14 @@ def test_comparison_stored_the_other_way_is_flipped():
     assert view.delta_pairs(task, {}) == [("sft", "rft")]  # no roles: the stored pair
 
 
-def test_markdown_leads_with_the_gate_and_names_the_regression(report):
+def test_markdown_leads_with_the_verdict_then_the_gate_naming_the_regression(report):
     _, _, md = report
     lines = md.splitlines()
-    assert lines[2].startswith("**Gate: FAILED**") and "aa11bb22cc33" in lines[2]
-    assert "**risk_f1**" in lines[3] and "-0.090" in lines[3] and "p=0.004" in lines[3]
+    assert lines[2].startswith("**Verdict**") and lines[4].startswith("| task | metric | BASE | SFT | RFT | RFT − SFT")
+    gate = next(i for i, line in enumerate(lines) if line.startswith("**Gate: FAILED**"))
+    assert gate < 20 and "aa11bb22cc33" in lines[gate]
+    assert "**risk_f1**" in lines[gate + 1] and "-0.090" in lines[gate + 1] and "p=0.004" in lines[gate + 1]
+    assert "permutation" in md  # which test produced the figures
     assert "| **risk_f1** |" in md  # the flagged metric is in the task table, bold
     assert "Top regressions: risk_f1 RFT−SFT -0.090 [-0.150, -0.030] p_holm=0.012" in md
 
@@ -261,8 +267,8 @@ def test_markdown_stays_short_for_four_tasks():
     review = nightly["tasks"]["contract_review"]
     nightly["tasks"] = {f"task_{i}": copy.deepcopy(review) for i in range(4)}
     md = render_markdown(nightly, html_name="report.html")
-    assert len(md.splitlines()) < 60
-    assert md.count("| metric |") == 4
+    assert len(md.splitlines()) < 80  # the verdict table (3 rows a task) plus a short table per task
+    assert md.count("| metric |") == 4 + 1  # one table per task and the verdict table ("| task | metric |")
 
 
 @pytest.mark.parametrize("case", ["single_candidate", "no_comparisons", "all_null", "empty_task",
@@ -360,3 +366,79 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     # The red gate banner is drawn near the top: some pixels there are the banner's tint.
     top = pixels[:600, :, :3]
     assert ((top[..., 0] > 0.95) & (top[..., 1] < 0.95) & (top[..., 1] > 0.85)).any()
+
+
+# The first screen of a laptop: what an ML lead sees before scrolling.
+FIRST_SCREEN = (1280, 900)
+RECTS_SCRIPT = """<script>
+window.addEventListener('load', function () {
+  var out = {};
+  ['verdict', 'gate'].forEach(function (id) {
+    var node = document.getElementById(id);
+    if (node) { var r = node.getBoundingClientRect(); out[id] = {top: r.top, bottom: r.bottom}; }
+    var line = node && node.querySelector(id === 'gate' ? '.verdict' : 'table');
+    if (line) { var q = line.getBoundingClientRect(); out[id + '_first'] = {top: q.top, bottom: q.bottom}; }
+  });
+  var pre = document.createElement('pre'); pre.id = 'rects'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _first_screen_rects(html: Path, tmp_path: Path) -> dict:
+    """Where the verdict table and the gate banner lie at a 1280x900 viewport, measured by Chromium itself: a
+    copy of the report with a test-only script that writes their bounding boxes into the DOM, read back with
+    --dump-dom (the shipped report keeps no scripts)."""
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.read_text(encoding="utf-8").replace("</body>", RECTS_SCRIPT + "</body>"), encoding="utf-8")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from screenshot_report import QUIET_FLAGS, find_chromium
+
+    width, height = FIRST_SCREEN
+    done = subprocess.run([find_chromium(), *QUIET_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           "--dump-dom", f"--window-size={width},{height}", probe.as_uri()],
+                          capture_output=True, text=True, timeout=240)
+    match = re.search(r'<pre id="rects">(.*?)</pre>', done.stdout, re.S)
+    assert match, done.stderr[-2000:]
+    return json.loads(match.group(1).replace("&quot;", '"'))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed (apt-get install -y chromium)")
+def test_verdict_table_and_gate_banner_are_on_the_first_screen(report, tmp_path):
+    from matplotlib.image import imread
+
+    files, _, _ = report
+    width, height = FIRST_SCREEN
+    png = tmp_path / "first_screen.png"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts/screenshot_report.py"), str(files.html), "--out",
+                           str(png), "--width", str(width), "--height", str(height)],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert imread(png).shape[:2] == (height, width)
+    rects = _first_screen_rects(files.html, tmp_path)
+    print(f"first screen {width}x{height}: {rects}")
+    assert {"verdict", "gate", "verdict_first", "gate_first"} <= set(rects), rects
+    assert 0 <= rects["verdict"]["top"] and rects["verdict_first"]["bottom"] <= height, rects  # the whole table
+    assert rects["gate"]["top"] < height and rects["gate_first"]["bottom"] <= height, rects  # "Gate FAILED: ..."
+
+
+def test_policy_agreement_suspect_gold_and_stand_ins_are_shown(tmp_path):
+    nightly = make_nightly()
+    nightly["stand_ins"] = "Stand-in roles: RFT = a TF-IDF baseline."
+    task = nightly["tasks"]["contract_review"]
+    task["policy_agreement"] = {"reward_metric": "reward", "production": {"risk_f1": {
+        "n": 3, "pairs": 3, "kendall": -1 / 3, "spearman": -0.5,
+        "discordant": [{"reward_prefers": "nova-rft", "metric_prefers": "nova-sft", "reward_gap": 0.05,
+                        "metric_gap": 0.09}]}}}
+    suspect = task["agreement"]["nova-rft"]["reward_hacking_suspects"][0]
+    suspect["gold"] = '{"comments": [{"text_excerpt": "binding arbitration"}]}'
+    suspect["reason"] = "reward 0.940 >= 0.5 (pays) but risk_f1 0.050 < 0.5 (fails)"
+    del nightly["tasks"]["unfair_tos"]
+    files = write_report(nightly, tmp_path)
+    html, md = files.html.read_text(encoding="utf-8"), files.markdown.read_text(encoding="utf-8")
+    assert "Policy level" in html and "reward prefers nova-rft over nova-sft" in html and "-0.333" in html
+    assert "Why listed: " in html and "risk_f1 0.050 &lt; 0.5 (fails)" in html and "binding arbitration" in html
+    assert 'id="stand-ins"' in html and html.index('id="stand-ins"') < html.index('id="verdict"')
+    assert md.splitlines()[2].startswith("> **Stand-in roles.**")
+    assert "Reward vs metrics across candidates: risk_f1 τ=-0.333 (n=3), 1 pair(s) reversed" in md

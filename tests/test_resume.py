@@ -121,7 +121,7 @@ def test_killed_mid_generation_resumes_without_repeating_completed_calls(tmp_pat
     _check_records(tmp_path, "base", n)
     runs = _mlflow_runs(tmp_path)
     assert {r.info.status for r in runs} == {"FINISHED"}
-    assert sorted(r.info.run_name for r in runs if "mlflow.parentRunId" in r.data.tags) == ["base"]
+    assert sorted(r.data.tags["candidate"] for r in runs if "mlflow.parentRunId" in r.data.tags) == ["base"]
 
 
 @pytest.mark.slow
@@ -182,8 +182,8 @@ def test_killed_between_candidates_logs_each_candidate_once(tmp_path, data_root)
     runs = _mlflow_runs(tmp_path)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert [p.info.run_id for p in parents] == [parent] and parents[0].info.status == "FINISHED"
-    children = sorted(r.info.run_name for r in runs if r.data.tags.get("mlflow.parentRunId") == parent)
-    assert children == ["base", "sft"]
+    children = sorted(r.data.tags["candidate"] for r in runs if r.data.tags.get("mlflow.parentRunId") == parent)
+    assert children == ["base", "sft"]  # each candidate logged once (run names carry the role: "BASE · base")
     for name in ("base", "sft"):
         _check_records(tmp_path, name, n)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from metrics.errors import ClassifiedError, ErrorKind
 from metrics.reward import compute_reward, needs_judge
 from metrics.reward.config import RewardConfig
 from metrics.reward.sample import reward_for_sample, reward_from_record
+from _data import require_dataset
 
 JUDGED = {
     "components": {
@@ -86,7 +86,7 @@ def task():
 
     root = Path(__file__).resolve().parent.parent
     cfg = yaml.safe_load((root / "conf/task/contract_review.yaml").read_text())
-    return build_task(cfg, data_root=os.environ.get("RFT_DATA_DIR", "/work/shared/data"))
+    return build_task(cfg, data_root=require_dataset("claudette"))
 
 
 def test_real_answers_through_the_scorer(task):

@@ -93,12 +93,21 @@ def test_mlflow_has_parent_and_nested_runs_with_metrics_params_and_table(two_run
         assert child.data.tags["git_commit"]
         assert child.data.metrics["samples"] == 3
         logged = summary["candidates"][name]["metrics"]["json_valid"]["value"]
-        assert child.data.metrics["json_valid"] == pytest.approx(logged)
+        assert child.data.metrics["json_valid"] == pytest.approx(logged, rel=1e-3)  # logged to 4 digits
         assert "provider" in child.data.params
+        # the resolved model id (the config's may be null: the GGUF's file name), never "None"
+        assert child.data.params["model_id"] == summary["candidates"][name]["model_id"] != "None"
         artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert "samples.json" in artifacts
         table = json.loads(Path(client.download_artifacts(child.info.run_id, "samples.json", str(tmp))).read_text())
         assert len(table["data"]) == 3
+        columns = table["columns"]
+        for metric, estimate in summary["candidates"][name]["metrics"].items():
+            if estimate["value"] is not None:  # every metric the run reports has per-sample values in the table
+                assert any(row[columns.index(metric)] is not None for row in table["data"]), (name, metric)
+        assert all(row[columns.index("input")] and row[columns.index("gold")] for row in table["data"])
+    names = {c.data.tags["candidate"]: c.data.params["name"] for c in children}
+    assert names["smollm2_few_shot"] == "smollm2-few-shot" and names["smollm2_zero_shot"] == "smollm2-zero-shot"
 
 
 def test_unknown_config_option_lists_valid_options(tmp_path, data_root):

@@ -85,3 +85,8 @@ def test_scorer_modules_import_only_the_standard_library():
             "print(json.dumps(sorted(tops - set(sys.stdlib_module_names))))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert json.loads(out.stdout) == ["metrics"]
+
+
+def test_a_reward_that_reads_values_the_scorer_lacks_is_refused(data_root):
+    with pytest.raises(ValueError, match="does not fit task nda_policy"):
+        bundle_from_configs("nda_policy", "contract_review_deterministic", str(data_root))

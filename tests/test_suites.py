@@ -53,7 +53,7 @@ def test_suite_tasks_compose_and_name_what_they_report(name, data_root, monkeypa
         assert production & reported or not production, f"{name}/{spec.name}: agreement names {production}"
 
 
-def test_suite_summary_macro_averages_each_roles_reward_over_tasks(tmp_path):
+def test_suite_summary_macro_averages_each_roles_reward_over_the_tasks_every_role_has(tmp_path):
     import math
 
     from evals.report import write_report
@@ -71,15 +71,18 @@ def test_suite_summary_macro_averages_each_roles_reward_over_tasks(tmp_path):
     }
     summary = suite_summary(tasks)
     rft, base = summary["by_role"]["rft"], summary["by_role"]["base"]
-    assert rft["reward_macro"] == pytest.approx(0.7) and rft["cost_usd"] == pytest.approx(0.75) and rft["errors"] == 1
+    # base has no reward on unfair_tos: both roles are averaged over contract_review only, so they compare
+    assert summary["common_tasks"] == ["contract_review"]
+    assert rft["reward_macro"] == pytest.approx(0.8) and rft["cost_usd"] == pytest.approx(0.75) and rft["errors"] == 1
     assert base["reward_macro"] == pytest.approx(0.4) and base["tasks_with_reward"] == 1 and base["tasks"] == 2
+    assert rft["tasks_with_reward"] == 2 and any("unfair_tos" in note for note in summary["notes"])
     assert set(summary["by_role"]) == {"rft", "base"}  # a candidate without a role is not summarised
     metrics = summary_metrics(summary)
-    assert metrics["suite/rft/reward_macro"] == pytest.approx(0.7) and all(not math.isnan(v) for v in metrics.values())
+    assert metrics["suite/rft/reward_macro"] == pytest.approx(0.8) and all(not math.isnan(v) for v in metrics.values())
 
     nightly = {"suite": "s", "tasks": {name: {**task, "comparisons": []} for name, task in tasks.items()},
                "suite_summary": summary, "gate": {"passed": None, "checks": []}}
     files = write_report(nightly, tmp_path)
     html = files.html.read_text(encoding="utf-8")
-    assert "Suite summary" in html and "0.700" in html
-    assert "Suite: mean reward over tasks: RFT 0.700" in files.markdown.read_text(encoding="utf-8")
+    assert "Suite summary" in html and "0.800" in html
+    assert "RFT 0.800" in files.markdown.read_text(encoding="utf-8")

@@ -113,10 +113,12 @@ def test_server_down_from_the_start_then_sync_uploads_everything(tmp_path, data_
         assert synced.returncode == 0, synced.stdout + synced.stderr
         parents, children = _logged(mlflow_server.url)
         assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-        assert sorted(c.info.run_name for c in children) == ["base", "sft"]
+        assert sorted(c.data.tags["candidate"] for c in children) == ["base", "sft"]
         for child in children:
-            expected = summary["candidates"][child.info.run_name]["metrics"]["schema_valid"]["value"]
-            assert child.data.metrics["schema_valid"] == pytest.approx(expected)
+            name = child.data.tags["candidate"]
+            assert child.info.run_name in (name, f"{summary['candidates'][name]['role'].upper()} · {name}")
+            expected = summary["candidates"][name]["metrics"]["schema_valid"]["value"]
+            assert child.data.metrics["schema_valid"] == pytest.approx(expected, rel=1e-3)  # logged to 4 digits
             assert child.data.metrics["samples"] == 3
         again = _sync(tmp_path, env)  # idempotent: nothing is logged twice
         assert again.returncode == 0 and "nothing new" in again.stdout
@@ -161,6 +163,7 @@ def test_server_lost_mid_run_completes_and_sync_finishes_the_same_parent(tmp_pat
         parents, children = _logged(mlflow_server.url)
         assert [p.info.run_id for p in parents] == [state["parent_run_id"]]
         assert parents[0].info.status == "FINISHED"
-        assert sorted(c.info.run_name for c in children) == ["base", "sft"]
+        assert sorted(c.data.tags["candidate"] for c in children) == ["base", "sft"]
+        assert sorted(c.info.run_name for c in children) == ["BASE · base", "SFT · sft"]  # role first
     finally:
         mlflow_server.stop()

@@ -151,3 +151,41 @@ def test_export_rejects_an_unknown_format(tmp_path, capsys):
 
     assert main(["export-rft", "task=unfair_tos", "format=csv", f"out={tmp_path / 'x'}"]) == 2
     assert "format='csv' is not known" in capsys.readouterr().err
+
+
+def test_trls_own_reward_step_calls_the_adapter(task, bundle_path, rows):
+    """Where TRL is installed (the train extra): GRPOTrainer._calculate_rewards, TRL's own code that calls
+    reward_funcs with the dataset columns and its log hooks, on rows as export-rft format=trl writes them.
+    The trainer object is a stand-in holding only what that method reads (no model is loaded)."""
+    trl = pytest.importorskip("trl")
+    import types
+    from collections import defaultdict
+
+    import trl.trainer.grpo_trainer as grpo
+    from trl.trainer.utils import get_callable_name
+
+    from evals.export_rft import rft_record, trl_row
+
+    reward = make_trl_reward(bundle_path)
+    inputs = [trl_row(task, rft_record(task, r)) for r in rows]
+    extra, metrics = defaultdict(list), defaultdict(list)
+    trainer = types.SimpleNamespace(
+        accelerator=types.SimpleNamespace(device="cpu", is_main_process=True), reward_funcs=[reward],
+        reward_processing_classes=[None], reward_func_names=[get_callable_name(reward)],
+        state=types.SimpleNamespace(global_step=0), args=types.SimpleNamespace(report_to=[]), environments=None,
+        _log_completion_extra=lambda column, values: extra[column].extend(values),
+        _log_metric=lambda name, value: metrics[name].append(value))
+    step = getattr(trl.GRPOTrainer._calculate_rewards, "__wrapped__", trl.GRPOTrainer._calculate_rewards)
+    completions = [[{"role": "assistant", "content": task.render_gold(rows[0])}],
+                   [{"role": "assistant", "content": task.render_gold(rows[0])}]]  # right, then wrong
+    original_gather = grpo.gather
+    grpo.gather = lambda tensor: tensor  # one process: nothing to gather
+    try:
+        got = step(trainer, inputs, [i["prompt"] for i in inputs], completions, [[1], [1]])
+    finally:
+        grpo.gather = original_gather
+    expected = reward(prompts=[i["prompt"] for i in inputs], completions=completions,
+                      reference_answer=[i["reference_answer"] for i in inputs])
+    assert got[:, 0].tolist() == pytest.approx(expected) and expected[0] > expected[1]
+    assert trainer.reward_func_names == ["unfair_tos_deterministic"]
+    assert "unfair_tos_deterministic/label" in metrics and extra["unfair_tos_deterministic/label"] == [1.0, 0.0]

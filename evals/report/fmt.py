@@ -17,6 +17,8 @@ def number(value: Any, signed: bool = False) -> str:
         return MISSING
     if math.isinf(x):
         return ("+" if signed and x > 0 else "") + ("∞" if x > 0 else "-∞")
+    if abs(x) < 0.0005:
+        x = 0.0  # a float sum's -1e-17 prints as 0.000, not -0.000
     sign = "+" if signed and x > 0 else ""
     size = abs(x)
     if size >= 1000:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evals.report import fmt, view
+from evals.report import fmt, verdict, view
 from evals.report.htmlkit import Safe, el, join, png_img
 from evals.report.plots import RenderedFigure
 
@@ -64,13 +64,22 @@ figcaption { font-size:12.5px; color:var(--muted); margin-bottom:4px; font-weigh
 .example { border:1px solid var(--line); border-radius:8px; overflow:hidden; }
 .example header { background:var(--soft); padding:6px 10px; font-size:13px; display:flex; gap:16px;
                   flex-wrap:wrap; }
-.example .pane { display:grid; grid-template-columns:1fr 1fr; }
+.example .pane { display:grid; grid-template-columns:1fr 1fr 1fr; }
+.example > p { margin:4px 10px; }
 .example .pane > div { padding:6px 10px; min-width:0; }
 .example .pane > div + div { border-left:1px solid var(--line); }
 pre { margin:2px 0 0; white-space:pre-wrap; overflow-wrap:anywhere; max-height:220px; overflow:auto;
       font:12px/1.4 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 .suspect header { border-left:4px solid var(--bad); } .underrated header { border-left:4px solid #0969da; }
 footer { margin-top:36px; color:var(--muted); font-size:12px; }
+.standin { background:var(--warn-bg); border-color:#d4a72c; color:#4d2d00; font-size:13px; }
+.standin b { font-size:14px; }
+table.decision { font-size:12.5px; }
+table.decision td, table.decision th { padding:3px 8px; white-space:nowrap; }
+table.decision td.delta { white-space:nowrap; text-align:left; }
+table.decision .mde { color:var(--muted); font-size:11px; }
+details > summary { cursor:pointer; color:var(--muted); font-size:13px; margin-top:6px; }
+.mdeline { font-size:13px; margin-top:4px; }
 """
 
 
@@ -172,23 +181,93 @@ def _suite_summary(nightly: Mapping[str, Any]) -> Safe | None:
                        el("td", el("b", fmt.number(row.get("reward_macro")))),
                        el("td", fmt.number(row.get("cost_usd"))), el("td", str(row.get("errors", "")))))
     metric = summary.get("reward_metric") or "reward"
+    common = summary.get("common_tasks")
+    over = f"the tasks every role ran ({', '.join(map(str, common))})" if common else "the tasks"
+    notes = [el("li", str(n)) for n in summary.get("notes") or []]
     return el("section", el("h2", "Suite summary"),
-              el("p", f"Per role, the training reward ({metric}) each task defines, and its mean over the tasks "
-                      "(each task weighs the same); hover a cell for the candidate.", class_="note"),
-              el("table", el("thead", head), el("tbody", rows)))
+              el("p", f"Per role, the training reward ({metric}) each task defines, and its mean over {over}, each "
+                      "task weighing the same; errors count items with an error; hover a cell for the candidate.",
+                 class_="note"),
+              el("table", el("thead", head), el("tbody", rows)), el("ul", notes, class_="legend") if notes else None)
 
 
 def _gate_table(checks: Sequence[Mapping[str, Any]]) -> Safe:
-    head = el("tr", [el("th", h) for h in ("task", "candidate", "metric", "baseline", "current", "delta",
-                                            "95% CI", "p-value", "threshold")])
+    """Tonight vs the baseline night, one row per check: what moved, with which test, and what could be seen."""
+    head = el("tr", [el("th", h) for h in ("task", "candidate", "metric", "baseline", "tonight", "delta",
+                                            "95% CI", "p-value", "test", "MDE", "threshold", "n")])
     body = [el("tr", el("td", c.get("task")), el("td", c.get("candidate"), class_="txt"),
                el("td", el("b", c.get("metric")), class_="txt"), el("td", fmt.number(c.get("baseline"))),
                el("td", fmt.number(c.get("current"))), el("td", el("b", fmt.number(c.get("delta"), signed=True))),
                el("td", fmt.interval(c.get("ci_low"), c.get("ci_high"), signed=True)),
-               el("td", fmt.p_value(c.get("p_value"))),
-               el("td", fmt.threshold(c.get("threshold"), c.get("threshold_kind"))))
+               el("td", fmt.p_value(c.get("p_value"))), el("td", str(c.get("test") or fmt.MISSING), class_="sub"),
+               el("td", fmt.number(c.get("mde")) if view.is_num(c.get("mde")) else "none"),
+               el("td", fmt.threshold(c.get("threshold"), c.get("threshold_kind"))),
+               el("td", str(c.get("n") if c.get("n") is not None else fmt.MISSING)),
+               class_="regressed" if c.get("regressed") else None)
             for c in checks]
     return el("table", el("thead", head), el("tbody", body))
+
+
+def _gate_details(checks: Sequence[Mapping[str, Any]]) -> Safe | None:
+    if not checks:
+        return None
+    return el("details", el("summary", f"Tonight vs baseline: all {len(checks)} checks (test, MDE, threshold)"),
+              _gate_table(checks))
+
+
+def _stand_ins(nightly: Mapping[str, Any]) -> Safe | None:
+    text = nightly.get("stand_ins")
+    if not text:
+        return None
+    return el("section", el("b", "Stand-in roles. "), str(text), class_="banner standin", id="stand-ins")
+
+
+def _verdict_cell(d: view.Delta | None) -> Safe:
+    """One line: difference, its interval, p_holm, then W/T/L and the MDE in small print (the table must fit
+    the first screen with the gate under it)."""
+    if d is None:
+        return el("td", fmt.MISSING, class_="delta")
+    mark = {"better": " ▲", "worse": " ▼"}.get(d.verdict, "")
+    mde = (f"MDE {fmt.number(d.mde)}" if view.is_num(d.mde) else "MDE –" if not d.has_mde or d.permutations == 1
+           else "MDE none")
+    counts = "" if d.wins is None else f" · {d.wins}/{d.ties}/{d.losses}"
+    return el("td", el("b", fmt.number(d.diff, signed=True) + mark), " ",
+              el("span", fmt.interval(d.ci_low, d.ci_high, signed=True), class_="ci"), " ",
+              el("span", _p_text(d), class_="sub"), el("span", f"{counts} · {mde}", class_="mde"),
+              class_=f"delta {d.verdict}",
+              title=f"{d.test}, {d.n_pairs} pairs; W/T/L = wins/ties/losses of the first; MDE = minimum "
+                    "detectable effect at 80% power (none: the sample is too small for any)")
+
+
+def _verdict_value(v: view.Value | None) -> Safe:
+    if v is None:
+        return el("td", fmt.MISSING)
+    return el("td", fmt.number(v.value), title=f"95% CI {fmt.interval(v.ci_low, v.ci_high)}, n = {v.n}")
+
+
+def _verdict(nightly: Mapping[str, Any]) -> Safe:
+    """The decision table: per task, the headline metrics of each role and the paired differences."""
+    v = verdict.verdict(nightly)
+    if not v.rows:
+        return el("section", el("h2", "Verdict"), el("p", "No metrics to compare tonight.", class_="note"),
+                  id="verdict")
+    roles, titles = verdict.role_columns(nightly), v.pair_titles
+    head = el("tr", el("th", "task"), el("th", "metric", class_="txt"), [el("th", r.upper()) for r in roles],
+              [el("th", t, class_="delta") for t in titles])
+    body = []
+    for row in v.rows:
+        values = [verdict.value_of_role(v, row, r) for r in roles]
+        body.append(el("tr", el("td", row.task, el("span", f" n={row.n_items}", class_="sub") if row.n_items else None),
+                       el("td", el("b", row.metric) if row.gated else row.metric, class_="txt"),
+                       [_verdict_value(val) for val in values],
+                       [_verdict_cell(v.delta_for(row, t)) for t in titles]))
+    better, worse, ns = verdict.significant_summary(v.rows)
+    lead = (f"{better} significant gain{'s' * (better != 1)}, {worse} significant drop{'s' * (worse != 1)}, "
+            f"{ns} not significant, over the headline metrics (bold: gated). Each difference: 95% CI, Holm p, "
+            "wins/ties/losses, minimum detectable effect; hover a value for its CI.")
+    return el("section", el("h2", "Verdict: RFT vs SFT vs base"), el("p", lead, class_="legend"),
+              el("table", el("thead", head), el("tbody", body), class_="decision"),
+              el("p", verdict.TEST_NOTE, class_="legend"), id="verdict")
 
 
 def _gate(nightly: Mapping[str, Any]) -> Safe:
@@ -198,19 +277,23 @@ def _gate(nightly: Mapping[str, Any]) -> Safe:
     regressed = view.gate_checks(nightly)
     against = gate.get("baseline_run_id") or view.mapping(nightly.get("baseline")).get("run_id")
     against_text = f" against baseline {against}" if against else ""
+    mde = verdict.mde_sentence(nightly)
+    mde_line = el("div", mde, class_="mdeline") if mde else None
     if status == "none":
+        notes = "; ".join(str(n) for n in gate.get("notes") or []) or "first night, or the baseline source is 'none'"
         return el("section", el("div", "Gate not evaluated", class_="verdict"),
-                  el("div", "No baseline run to compare with (first night, or the baseline source is 'none')."),
+                  el("div", f"No baseline run to compare with ({notes})."), mde_line,
                   class_="banner none", id="gate")
     if status == "passed":
         return el("section", el("div", "Gate PASSED", class_="verdict"),
                   el("div", f"No metric regressed{against_text}: {len(checks)} checks, none significant "
-                            "beyond its threshold."), class_="banner passed", id="gate")
+                            "beyond its threshold."), mde_line, _gate_details(checks), class_="banner passed",
+                  id="gate")
     return el("section", el("div", f"Gate FAILED: {len(regressed)} regression{'s' * (len(regressed) != 1)}",
                             class_="verdict"),
               el("div", f"A drop beyond its threshold and statistically significant{against_text}."),
               _gate_table(regressed) if regressed else el("p", "The gate failed but lists no regressed check."),
-              class_="banner failed", id="gate")
+              mde_line, _gate_details(checks), class_="banner failed", id="gate")
 
 
 # --- per-task sections ---------------------------------------------------------------------------------
@@ -219,9 +302,12 @@ def _gate(nightly: Mapping[str, Any]) -> Safe:
 def _metrics_table(task: Mapping[str, Any], candidates: Sequence[str], role_map: Mapping[str, str],
                    regressed: set[str]) -> Safe:
     pairs = view.delta_pairs(task, role_map)
-    names = view.metric_names(task)
-    if not names:
+    every = view.metric_names(task)
+    if not every:
         return el("p", "No metrics recorded for this task.", class_="note")
+    # Rows only for metrics some candidate has a value for (a category nobody met is a row of dashes).
+    names = [n for n in every if any(view.is_num(view.metric(task, c, n).value) for c in candidates)] or every
+    empty = [n for n in every if n not in names]
     head = el("tr", el("th", "metric"), _cands_header(candidates, role_map),
               [el("th", _pair_title(a, b, role_map), class_="delta", title=f"{a} − {b}") for a, b in pairs])
     body = []
@@ -234,7 +320,8 @@ def _metrics_table(task: Mapping[str, Any], candidates: Sequence[str], role_map:
         body.append(el("tr", label, [_value_cell(v, i == best) for i, v in enumerate(values)],
                        [_delta_cell(view.delta(task, name, a, b)) for a, b in pairs],
                        class_="regressed" if name in regressed else None))
-    return el("table", el("thead", head), el("tbody", body), class_="metrics")
+    skipped = el("p", "No value for any candidate (not shown): " + ", ".join(empty), class_="legend") if empty else None
+    return join(el("table", el("thead", head), el("tbody", body), class_="metrics"), skipped)
 
 
 def _errors_table(task: Mapping[str, Any], candidates: Sequence[str], role_map: Mapping[str, str]) -> Safe:
@@ -289,21 +376,50 @@ def _agreement_table(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> Safe:
     return el("table", el("thead", head), el("tbody", body))
 
 
+def _policy_table(task: Mapping[str, Any]) -> Safe | None:
+    """Across candidates: does the mean reward order them as each production metric does?"""
+    policy = view.mapping(task.get("policy_agreement"))
+    production = view.mapping(policy.get("production"))
+    if not production:
+        return None
+    head = el("tr", [el("th", h) for h in ("production metric", "candidates", "Kendall τ", "Spearman ρ",
+                                            "pairs ordered the other way (reward gap, metric gap)")])
+    body = []
+    for metric_name, entry in production.items():
+        entry = view.mapping(entry)
+        flips = [f"reward prefers {d.get('reward_prefers')} over {d.get('metric_prefers')} "
+                 f"(+{fmt.number(d.get('reward_gap'))}, −{fmt.number(d.get('metric_gap'))})"
+                 for d in view.rows(entry.get("discordant"))]
+        body.append(el("tr", el("td", metric_name), el("td", str(entry.get("n", fmt.MISSING))),
+                       el("td", fmt.number(entry.get("kendall"), signed=True)),
+                       el("td", fmt.number(entry.get("spearman"), signed=True)),
+                       el("td", "; ".join(flips) if flips else f"none of {entry.get('pairs', 0)}", class_="txt")))
+    return join(el("h4", "Policy level: the candidates ordered by mean reward vs by each metric"),
+                el("table", el("thead", head), el("tbody", body)),
+                el("p", "A pair ordered the other way is a policy the reward would train towards although the "
+                        "metric says it is worse.", class_="legend"))
+
+
 def _example(row: Mapping[str, Any], who: str, kind: str) -> Safe:
+    """A suspect or underrated sample: why it is listed, then the output beside the gold answer and the input."""
     candidate = row.get("candidate") or who
+    reason = row.get("reason")
     return el("article", el("header", el("span", "item ", el("code", row.get("item_id", fmt.MISSING))),
                             el("span", "candidate ", el("b", candidate)),
                             el("span", f"reward {fmt.number(row.get('reward'))}"),
                             el("span", f"{row.get('production_metric') or 'production'} "
                                        f"{fmt.number(row.get('production'))}")),
+              el("p", el("b", "Why listed: "), str(reason), class_="legend") if reason else None,
               el("div", el("div", el("h4", "model output"), el("pre", fmt.shorten(row.get("output"), EXCERPT_CHARS))),
+                 el("div", el("h4", "gold answer"),
+                    el("pre", fmt.shorten(row.get("gold"), EXCERPT_CHARS) if row.get("gold") else "(not recorded)")),
                  el("div", el("h4", "document excerpt"),
                     el("pre", fmt.shorten(row.get("document"), EXCERPT_CHARS))), class_="pane"),
               class_=f"example {kind}")
 
 
 def _examples(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> Safe:
-    """Suspects and underrated items, deduplicated across candidate blocks and the pooled block."""
+    """Suspects and underrated items, deduplicated across the candidate blocks."""
     out = []
     for key, kind, title, blurb in (
         ("reward_hacking_suspects", "suspect", "Reward-hacking suspects",
@@ -351,7 +467,8 @@ def _task(index: int, name: str, task: Mapping[str, Any], role_map: Mapping[str,
         el("h3", "Errors, cost and latency"), _errors_table(task, candidates, role_map),
         _figure(by_key.get("cost_latency")),
         el("h3", "Training reward vs production metrics"),
-        join(_agreement_table(entries), _figure(by_key.get("reward_vs_production")), _examples(entries))
+        join(_policy_table(task), el("h4", "Per sample, within each candidate"), _agreement_table(entries),
+             _figure(by_key.get("reward_vs_production")), _examples(entries))
         if entries else el("p", "No agreement data for this task (no training reward configured for it).",
                            class_="note"),
         id=f"task-{index}", class_="task",
@@ -369,7 +486,8 @@ def render_html(nightly: Mapping[str, Any], figures: Mapping[str, Sequence[Rende
                       figures.get(name, ()), nightly)
                 for i, (name, task) in enumerate(tasks)]
     title = f"rft-evals nightly · {nightly.get('suite') or 'suite'}"
-    body = el("main", el("h1", title), _meta(nightly, role_map), _gate(nightly), _suite_summary(nightly), toc,
+    body = el("main", el("h1", title), _stand_ins(nightly), _verdict(nightly), _gate(nightly),
+              _meta(nightly, role_map), _suite_summary(nightly), toc,
               sections or el("p", "The nightly run holds no tasks.", class_="note"),
               el("footer", "Rendered from nightly.json by evals.report; this file is self-contained "
                            "(inline CSS, embedded images, no scripts)."))

@@ -1,4 +1,6 @@
-"""A compact Markdown summary for CI logs and chat: the gate verdict first, then a short table per task.
+"""A compact Markdown summary for CI logs and chat: the decision table first (RFT vs SFT vs base on the
+headline metrics, with the test that produced each figure), then the gate with what tonight's sample could
+detect, then a short table per task.
 
 Kept short on purpose (about a dozen lines per task): each task shows its headline metrics, chosen as the
 gate-flagged ones, then the significant deltas, then the first metrics; the HTML report has the rest.
@@ -9,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evals.report import fmt, view
+from evals.report import fmt, verdict, view
 
-MAX_METRIC_ROWS = 5
+MAX_METRIC_ROWS = 4
 MAX_GATE_LINES = 8
 
 
@@ -23,16 +25,49 @@ def cell(value: Any) -> str:
     return " ".join(s.split())
 
 
+def _stand_in_lines(nightly: Mapping[str, Any]) -> list[str]:
+    text = nightly.get("stand_ins")
+    return [f"> **Stand-in roles.** {cell(text)}", ""] if text else []
+
+
+def _verdict_cell(d: view.Delta | None) -> str:
+    if d is None:
+        return fmt.MISSING
+    mark = {"better": " ▲", "worse": " ▼"}.get(d.verdict, "")
+    p = f"p_holm={fmt.p_value(d.p_holm)}" if view.is_num(d.p_holm) else f"p={fmt.p_value(d.p_value)}"
+    return f"{fmt.number(d.diff, signed=True)}{mark} {fmt.interval(d.ci_low, d.ci_high, True)} {p}"
+
+
+def _verdict_lines(nightly: Mapping[str, Any]) -> list[str]:
+    v = verdict.verdict(nightly)
+    if not v.rows:
+        return []
+    roles, titles = verdict.role_columns(nightly), v.pair_titles
+    header = ["task", "metric", *[r.upper() for r in roles], *titles]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in v.rows:
+        values = [verdict.value_of_role(v, row, r) for r in roles]
+        metric = f"**{cell(row.metric)}**" if row.gated else cell(row.metric)
+        lines.append("| " + " | ".join([cell(row.task), metric,
+                                        *[fmt.MISSING if x is None else fmt.number(x.value) for x in values],
+                                        *[_verdict_cell(v.delta_for(row, t)) for t in titles]]) + " |")
+    return ["**Verdict** (headline metrics; bold = gated):", "", *lines, "",
+            "Test: paired permutation test for every metric kind; the 95% CI comes from the same test "
+            "(it excludes 0 exactly when p < 0.05); p_holm over a pair's metrics.", ""]
+
+
 def _gate_lines(nightly: Mapping[str, Any]) -> list[str]:
     status = view.gate_status(nightly)
     against = view.mapping(nightly.get("gate")).get("baseline_run_id") or \
         view.mapping(nightly.get("baseline")).get("run_id")
     vs = f" vs baseline `{cell(against)}`" if against else ""
+    mde = verdict.mde_sentence(nightly)
+    tail = [mde] if mde else []
     if status == "none":
-        return ["**Gate: not evaluated** (no baseline run)."]
+        return ["**Gate: not evaluated** (no baseline run).", *tail]
     if status == "passed":
         n = len(view.gate_checks(nightly, regressed_only=False))
-        return [f"**Gate: PASSED**{vs} ({n} checks, no regression)."]
+        return [f"**Gate: PASSED**{vs} ({n} checks, no regression).", *tail]
     regressed = view.gate_checks(nightly)
     lines = [f"**Gate: FAILED**{vs}: {len(regressed)} regression{'s' * (len(regressed) != 1)}"]
     for c in regressed[:MAX_GATE_LINES]:
@@ -44,7 +79,7 @@ def _gate_lines(nightly: Mapping[str, Any]) -> list[str]:
             f"p={fmt.p_value(c.get('p_value'))}, threshold {limit})")
     if len(regressed) > MAX_GATE_LINES:
         lines.append(f"- … {len(regressed) - MAX_GATE_LINES} more in the HTML report")
-    return lines
+    return lines + tail
 
 
 def headline_metrics(task: Mapping[str, Any], pairs: Sequence[tuple[str, str]], flagged: set[str],
@@ -93,6 +128,9 @@ def _task_lines(name: str, task: Mapping[str, Any], role_map: Mapping[str, str],
         values = [fmt.number(view.metric(task, c, metric_name).value) for c in candidates]
         diffs = [_delta_text(view.delta(task, metric_name, a, b)) for a, b in pairs]
         lines.append("| " + " | ".join([label, *values, *diffs]) + " |")
+    policy = _policy_line(task)
+    if policy:
+        lines += ["", policy]
     worst = view.ranked_regressions(task, pairs, first=flagged)
     drops = "; ".join(f"{cell(d.metric)} {pair_head(d.a, d.b)} {fmt.number(d.diff, signed=True)} "
                       f"{fmt.interval(d.ci_low, d.ci_high, True)} p_holm={fmt.p_value(d.p_holm)}" for d in worst)
@@ -102,13 +140,31 @@ def _task_lines(name: str, task: Mapping[str, Any], role_map: Mapping[str, str],
     return lines + ["", tail, ""]
 
 
+def _policy_line(task: Mapping[str, Any]) -> str | None:
+    """Policy-level agreement in one line: Kendall per production metric and the pairs ordered the other way."""
+    production = view.mapping(view.mapping(task.get("policy_agreement")).get("production"))
+    parts = []
+    for metric_name, entry in production.items():
+        entry = view.mapping(entry)
+        flips = view.rows(entry.get("discordant"))
+        text = f"{cell(metric_name)} τ={fmt.number(entry.get('kendall'), signed=True)} (n={entry.get('n')})"
+        if flips:
+            d = flips[0]
+            text += (f", {len(flips)} pair(s) reversed, e.g. reward prefers {cell(d.get('reward_prefers'))} over "
+                     f"{cell(d.get('metric_prefers'))} (metric gap {fmt.number(d.get('metric_gap'))})")
+        parts.append(text)
+    return f"Reward vs metrics across candidates: {'; '.join(parts)}." if parts else None
+
+
 def _summary_lines(nightly: Mapping[str, Any]) -> list[str]:
     by_role = view.mapping(view.mapping(nightly.get("suite_summary")).get("by_role"))
     if not by_role:
         return []
     parts = [f"{cell(str(role).upper())} {fmt.number(view.mapping(row).get('reward_macro'))}"
              for role, row in by_role.items()]
-    return [f"Suite: mean reward over tasks: {', '.join(parts)}", ""]
+    common = view.mapping(nightly.get("suite_summary")).get("common_tasks")
+    over = f" every role ran ({', '.join(cell(t) for t in common)})" if common else ""
+    return [f"Suite: mean reward over the tasks{over}: {', '.join(parts)}", ""]
 
 
 def render_markdown(nightly: Mapping[str, Any], html_name: str | None = None) -> str:
@@ -118,7 +174,8 @@ def render_markdown(nightly: Mapping[str, Any], html_name: str | None = None) ->
         head += f" · run `{cell(nightly.get('run_id'))}`"
     if nightly.get("git_commit"):
         head += f" · commit `{cell(str(nightly.get('git_commit'))[:10])}`"
-    lines = [head, "", *_gate_lines(nightly), "", *_summary_lines(nightly)]
+    lines = [head, "", *_stand_in_lines(nightly), *_verdict_lines(nightly), *_gate_lines(nightly), "",
+             *_summary_lines(nightly)]
     for name, task in view.mapping(nightly.get("tasks")).items():
         lines += _task_lines(str(name), view.mapping(task), view.task_roles(nightly, view.mapping(task)), nightly)
     if html_name:

@@ -96,7 +96,9 @@ def _finite(values: Sequence[float]) -> list[float]:
 
 def metric_bars(ctx: PlotContext) -> Figure:
     """Small multiples: one panel per metric, one bar per candidate with its 95% CI."""
-    names = view.metric_names(ctx.task)
+    every = view.metric_names(ctx.task)
+    # A panel only for a metric some candidate has a value for: an all-n/a panel says nothing.
+    names = [m for m in every if any(view.is_num(view.metric(ctx.task, c, m).value) for c in ctx.candidates)]
     if not names or not ctx.candidates:
         raise NoData("no metrics recorded for any candidate")
     ncols = min(4, len(names))
@@ -131,6 +133,9 @@ def metric_bars(ctx: PlotContext) -> Figure:
     handles = [Patch(color=c, label=ctx.label(n)) for n, c in zip(ctx.candidates, colours,
                                                                                         strict=True)]
     fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 4), frameon=False)
+    skipped = [m for m in every if m not in names]
+    if skipped:
+        fig.supxlabel(text("no value for any candidate: " + ", ".join(skipped), 160), fontsize=7.5, color="#757575")
     return fig
 
 
@@ -155,17 +160,19 @@ def delta_forest(ctx: PlotContext) -> Figure:
     if not pairs:
         raise NoData("no paired comparisons (a single candidate, or no shared items)")
     metric_order = list(dict.fromkeys(view.metric_names(ctx.task) + [d.metric for d in view.deltas(ctx.task)]))
-    per_pair = {p: [d for m in metric_order if (d := view.delta(ctx.task, m, *p)) is not None] for p in pairs}
+    per_pair = {p: [d for m in metric_order if (d := view.delta(ctx.task, m, *p)) is not None
+                    and math.isfinite(d.diff)] for p in pairs}
     shown = [m for m in metric_order if any(d.metric == m for ds in per_pair.values() for d in ds)]
     if not any(math.isfinite(d.diff) for ds in per_pair.values() for d in ds):
         raise NoData("no comparison has a value (every difference is null)")
     # At least 7 inches wide so the three-entry legend fits under a single panel.
-    fig = _figure(min(max(3.9 * len(pairs), 7.0), 12.5), 1.1 + 0.26 * len(shown))
-    axes = fig.subplots(1, len(pairs), sharey=True, squeeze=False)[0]
+    fig = _figure(min(max(3.6 * len(pairs) + 2.2, 7.0), 12.5), 1.1 + 0.26 * len(shown))
+    # One x scale for every pair: the panels are compared side by side.
+    axes = fig.subplots(1, len(pairs), sharey=True, sharex=True, squeeze=False)[0]
     y_of = {m: i for i, m in enumerate(shown)}
+    limit = _forest_limit([d for ds in per_pair.values() for d in ds])
     for ax, pair in zip(axes, pairs, strict=True):
         rows = per_pair[pair]
-        limit = _forest_limit(rows)
         ax.axvline(0, color="#424242", linewidth=0.9)
         for d in rows:
             y = y_of[d.metric]
@@ -194,7 +201,7 @@ def delta_forest(ctx: PlotContext) -> Figure:
         ax.set_title(f"{head}{text(pair[0], 24)} − {text(pair[1], 24)}")
         ax.set_xlabel("difference (a − b)")
         ax.grid(axis="y", visible=False)
-    axes[0].set_yticks(range(len(shown)), [text(m, 28) for m in shown])
+    axes[0].set_yticks(range(len(shown)), [text(m, 44) for m in shown])
     axes[0].set_ylim(len(shown) - 0.5, -0.5)
     handles = [Line2D([], [], marker="o", linestyle="", color=VERDICT_COLOURS[k],
                                        markerfacecolor=VERDICT_COLOURS[k] if k != "ns" else "white", label=label)
@@ -228,6 +235,8 @@ def _scatter_panels(ctx: PlotContext) -> list[_ScatterPanel]:
             pairs = [(view.num(p.get("reward")), view.num(view.mapping(p.get("production")).get(metric_name)),
                       str(p.get("item_id", ""))) for p in points]
             pairs = [t for t in pairs if math.isfinite(t[0]) and math.isfinite(t[1])]
+            if not pairs:
+                continue  # no sample has both values: no panel (an empty frame says nothing)
             panels.append(_ScatterPanel(who, metric_name, [t[0] for t in pairs], [t[1] for t in pairs],
                                         [t[2] for t in pairs], entry))
     return panels
@@ -253,7 +262,8 @@ def reward_scatter(ctx: PlotContext) -> Figure:
     whos = list(dict.fromkeys(p.who for p in panels))
     metrics = list(dict.fromkeys(p.production_metric for p in panels))
     fig = _figure(min(3.2 * len(whos), 12.5) + 0.3, 0.5 + 2.9 * len(metrics))
-    axes = fig.subplots(len(metrics), len(whos), squeeze=False)
+    # Candidates side by side share both axes: the same reward and the same metric, read across the row.
+    axes = fig.subplots(len(metrics), len(whos), squeeze=False, sharey=True, sharex="row")
     used: dict[str, Any] = {}
     for panel in panels:
         ax = axes[metrics.index(panel.production_metric)][whos.index(panel.who)]
@@ -325,16 +335,27 @@ def cost_latency(ctx: PlotContext) -> Figure:
     p95 = np.array([view.usage(ctx.task, c, "latency/p95_ms") for c in ctx.candidates])
     if not ctx.candidates or all(np.isnan(a).all() for a in (cost, p50, p95)):
         raise NoData("no usage (cost or latency) recorded")
-    fig = _figure(10.5, 2.9)
-    ax_cost, ax_lat = fig.subplots(1, 2)
+    no_cost = not np.nan_to_num(cost).any()  # local models cost nothing: a panel of zero bars says nothing
+    no_latency = np.isnan(p50).all() and np.isnan(p95).all()
+    panels = (0 if no_cost else 1) + (0 if no_latency else 1)
+    if panels == 0:
+        raise NoData("every candidate cost $0 and no latency was recorded")
+    fig = _figure(5.5 * panels, 2.9)
+    axes = list(fig.subplots(1, panels, squeeze=False)[0])
+    ax_cost = None if no_cost else axes.pop(0)
+    ax_lat = None if no_latency else axes.pop(0)
     x = np.arange(len(ctx.candidates))
-    labels = [text(c, 18) for c in ctx.candidates]
+    labels = [ctx.label(c) for c in ctx.candidates]
     colours = [ctx.colour(c) for c in ctx.candidates]
-    ax_cost.bar(x, np.nan_to_num(cost), color=colours, width=0.6)
-    for xi, v in zip(x, cost, strict=True):
-        ax_cost.annotate("n/a" if math.isnan(v) else f"${v:,.4f}", (xi, 0 if math.isnan(v) else v), xytext=(0, 2),
-                         textcoords="offset points", ha="center", fontsize=7)
-    ax_cost.set_title("cost (USD, whole run)")
+    if ax_cost is not None:
+        ax_cost.bar(x, np.nan_to_num(cost), color=colours, width=0.6)
+        for xi, v in zip(x, cost, strict=True):
+            ax_cost.annotate("n/a" if math.isnan(v) else f"${v:,.4f}", (xi, 0 if math.isnan(v) else v),
+                             xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
+        ax_cost.set_title("cost (USD, whole run)")
+    if ax_lat is None:
+        _finish_usage_axes([ax_cost], x, labels)
+        return fig
     ax_lat.bar(x - 0.18, np.nan_to_num(p50), width=0.36, color=colours, alpha=0.55, label="p50")
     ax_lat.bar(x + 0.18, np.nan_to_num(p95), width=0.36, color=colours, alpha=1.0, hatch="//", label="p95",
                edgecolor="white")
@@ -342,12 +363,18 @@ def cost_latency(ctx: PlotContext) -> Figure:
         for dx, v in ((-0.18, a), (0.18, b)):
             ax_lat.annotate("n/a" if math.isnan(v) else f"{v:,.0f}", (xi + dx, 0 if math.isnan(v) else v),
                             xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
-    ax_lat.set_title("latency per call (ms): p50 light, p95 hatched")
-    for ax in (ax_cost, ax_lat):
+    ax_lat.set_title("latency per call (ms): p50 light, p95 hatched"
+                     + (" · cost $0 for every candidate" if no_cost else ""))
+    _finish_usage_axes([a for a in (ax_cost, ax_lat) if a is not None], x, labels)
+    return fig
+
+
+def _finish_usage_axes(axes: Sequence[Any], x: np.ndarray, labels: Sequence[str]) -> None:
+    for ax in axes:
         ax.set_xticks(x, labels, rotation=15, ha="right", rotation_mode="anchor")
         ax.grid(axis="x", visible=False)
         ax.margins(y=0.18)
-    return fig
+        ax.set_ylim(bottom=0)  # costs and latencies are never negative; an all-zero panel drew -0.05
 
 
 def pairwise_win_rates(ctx: PlotContext) -> Figure:

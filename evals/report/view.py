@@ -140,6 +140,9 @@ class Delta:
     ties: int | None
     losses: int | None
     higher_is_better: bool
+    mde: float = math.nan  # minimum detectable |difference| at 80% power (NaN: none detectable, or not stored)
+    has_mde: bool = False  # the row carries an mde (older nightly.json files do not)
+    permutations: int | None = None  # 1: no item differs between the two, so no spread to size an MDE on
 
     @property
     def significant(self) -> bool:
@@ -171,6 +174,7 @@ def _delta(row: Mapping[str, Any], flip: bool) -> Delta:
         p_value=num(row.get("p_value")), p_holm=num(row.get("p_holm")), test=str(row.get("test") or ""),
         n_pairs=_int_or_none(row.get("n_pairs")), wins=losses if flip else wins, ties=_int_or_none(row.get("ties")),
         losses=wins if flip else losses, higher_is_better=True if hib is None else bool(hib),
+        mde=num(row.get("mde")), has_mde="mde" in row, permutations=_int_or_none(row.get("permutations")),
     )
 
 
@@ -232,7 +236,8 @@ def usage(task: Mapping[str, Any], candidate: str, key: str) -> float:
 
 def agreement_entries(task: Mapping[str, Any], candidate_order: Iterable[str]
                       ) -> list[tuple[str, Mapping[str, Any]]]:
-    """(who, entry) for each agreement block: candidates in order, then the others, 'pooled' last."""
+    """(who, entry) for each agreement block: candidates in order, then the others ('pooled', which older
+    nightly.json files have, last)."""
     agreement = mapping(task.get("agreement"))
     order = [c for c in candidate_order if c in agreement]
     rest = [str(k) for k in agreement if k not in order and k != "pooled"]

@@ -192,14 +192,19 @@ def honest_policies(p: CommentPolicies) -> list[Policy]:
 
 
 def baseline_policies(task: Any) -> list[Policy]:
-    """The TF-IDF + logistic-regression baseline, trained as `rft-evals run` trains it."""
-    from evals.providers.baseline import BaselineParams, SentenceFlagger
+    """The TF-IDF + logistic-regression baseline, trained as `rft-evals run` trains it, on its first answer
+    (building the policy list stays cheap)."""
+    from functools import cache
 
-    texts, labels = task.sentence_training_set()
-    flagger = SentenceFlagger(BaselineParams()).fit([str(t) for t in texts], [str(label) for label in labels])
+    @cache
+    def flagger() -> Any:
+        from evals.providers.baseline import BaselineParams, SentenceFlagger
+
+        texts, labels = task.sentence_training_set()
+        return SentenceFlagger(BaselineParams()).fit([str(t) for t in texts], [str(label) for label in labels])
 
     def answer(item: Item, rng: random.Random) -> str:
-        return task.render_sentence_flags(item, flagger.flag([str(s) for s in item["sentences"]]))
+        return task.render_sentence_flags(item, flagger().flag([str(s) for s in item["sentences"]]))
 
     return [Policy("tfidf_baseline", BASELINE, answer, "TF-IDF + logistic regression sentence flagger")]
 

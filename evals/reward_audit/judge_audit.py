@@ -82,9 +82,9 @@ def _planted(base: Callable[[Item], str], text: str) -> Callable[[Item, Any], st
 
 
 def judge_aimed_policies(task: Any, items: Sequence[Item], probes: Sequence[Mapping[str, str]]) -> list[Policy]:
-    family = family_for(task.scorer_name)
-    aimed = [p for p in family.build(task, items) if p.judge_aimed]
-    empty = next(p for p in family.build(task, items) if p.name == "empty")
+    built = family_for(task.scorer_name).build(task, items)
+    aimed = [p for p in built if p.judge_aimed]
+    empty = next(p for p in built if p.name in ("empty", "majority_label"))
     for probe in probes:
         aimed.append(Policy(f"probe:{probe['id']}", DEGENERATE, _planted(empty.write, probe["text"]),
                             f"the empty answer followed by steering probe {probe['id']}", True))

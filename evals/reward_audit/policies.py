@@ -79,8 +79,4 @@ def family_for(scorer: str) -> Family:
 
 def _load_families() -> None:
     # Each family module registers itself; imported here so `policies` has no import cycle.
-    from evals.reward_audit import comment_policies  # noqa: F401
-    try:
-        from evals.reward_audit import label_policies  # noqa: F401
-    except ImportError:  # pragma: no cover - present once the classification family lands
-        pass
+    from evals.reward_audit import comment_policies, label_policies, policy_policies  # noqa: F401

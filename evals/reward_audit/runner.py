@@ -74,14 +74,24 @@ def agreement_table(summaries: Sequence[PolicySummary]) -> list[figures.RankAgre
 
 def audit(task: Any, bundle: RewardBundle, items: Sequence[Mapping[str, Any]], *, headline: str | None = None,
           policies: Sequence[Policy] | None = None, runs: Mapping[str, Mapping[str, str]] | None = None,
-          judge: Any = None, seed: int = 0, progress: Any = None) -> AuditResult:
+          judge: Any = None, seed: int = 0) -> AuditResult:
     """`runs`: recorded answers, policy name -> {item id -> answer text}."""
+    from evals.progress import ProgressBar
+
     family = family_for(bundle.scorer)
     chosen = list(policies) if policies is not None else family.build(task, items)
-    scored = [score_policy(p, items, task, bundle, judge, progress=progress) for p in chosen]
-    for name, answers in (runs or {}).items():
-        run_policy = Policy(name, RUN, lambda item, rng: "", "recorded answers of an earlier run")
-        scored.append(score_policy(run_policy, items, task, bundle, judge, answers=answers, progress=progress))
+    bar = ProgressBar("reward audit: policies", len(chosen) + len(runs or {}))
+    try:
+        scored = []
+        for p in chosen:
+            scored.append(score_policy(p, items, task, bundle, judge))
+            bar.advance()
+        for name, answers in (runs or {}).items():
+            run_policy = Policy(name, RUN, lambda item, rng: "", "recorded answers of an earlier run")
+            scored.append(score_policy(run_policy, items, task, bundle, judge, answers=answers))
+            bar.advance()
+    finally:
+        bar.close()
     summaries = [summarize(s, bundle, seed) for s in scored]
     metric = headline or family.headline
     points = [figures.PolicyPoint(s.name, s.kind, s.reward, s.metrics.get(metric, math.nan)) for s in summaries]
@@ -97,7 +107,8 @@ def build_audit(task_cfg: Mapping[str, Any], reward: Any, *, limit: int | None =
 
     task = build_task(task_cfg, data_root=data_root)
     bundle = audit_bundle(task, reward)
-    dataset = task.load(getattr(task.config, "split", "test"))
+    split = str(task_cfg.get("split") or getattr(getattr(task, "config", None), "split", None) or "test")
+    dataset = task.load(split)
     if limit is not None and hasattr(task, "select"):
         dataset = task.select(dataset, limit, seed)
     return task, bundle, [dict(row) for row in dataset]

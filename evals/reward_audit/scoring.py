@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,8 +87,7 @@ def corpus_value(aggregate: Aggregate, records: Sequence[Mapping[str, float]]) -
 
 
 def score_policy(policy: Policy, items: Sequence[Item], task: Any, bundle: RewardBundle, judge: Any = None,
-                 answers: Mapping[str, str] | None = None,
-                 progress: Callable[[int], None] | None = None) -> PolicyScores:
+                 answers: Mapping[str, str] | None = None) -> PolicyScores:
     """`answers` (item id -> text) replaces the policy's own answers (recorded runs)."""
     samples, values = [], []
     for item in items:
@@ -100,11 +99,9 @@ def score_policy(policy: Policy, items: Sequence[Item], task: Any, bundle: Rewar
         samples.append(event_sample(f"{policy.name}:{item_id}", item, text, reference))
         values.append(task.score(text, reference).values)
     results = handler_rewards(bundle, samples, judge)
-    if progress:
-        progress(len(samples))
     reward_names = {c.name for c in bundle.reward.components if c.report == "Reward"}
     components: dict[str, list[float]] = {name: [] for name in sorted(reward_names)}
-    gated = neutral = 0
+    neutral = 0
     for result in results:
         metrics = {m["name"]: m["value"] for m in result["metrics_list"]}
         for name in components:

@@ -113,13 +113,18 @@ def _evidence(ctx: PolicyContext) -> dict[str, float]:
         answer = ctx.answers.get(rule)
         excerpts = [frozenset(e.grounding.sentences) for e in answer.evidence] if answer else []
         rules.append(RuleEvidence(excerpts, gold.evidence, gold.evidence_total))
-    return evidence_values(rules, ctx.spec.max_evidence)
+    values = evidence_values(rules, ctx.spec.max_evidence)
+    # counts a reward can charge for: gold spans asked for and not quoted, excerpts off the gold spans
+    values["evidence_missed"] = values["evidence_gold"] - values["evidence_found"]
+    values["evidence_wrong"] = values["evidence_pred"] - values["evidence_correct"]
+    return values
 
 
 def _grounding(ctx: PolicyContext) -> dict[str, float]:
     excerpts = ctx.excerpts()
-    return {"grounded_excerpts": float(sum(e.grounding.grounded for e in excerpts)),
-            "total_excerpts": float(len(excerpts))}
+    grounded = float(sum(e.grounding.grounded for e in excerpts))
+    return {"grounded_excerpts": grounded, "total_excerpts": float(len(excerpts)),
+            "ungrounded_excerpts": float(len(excerpts)) - grounded}
 
 
 def _contradictions(ctx: PolicyContext) -> dict[str, float]:

@@ -1,8 +1,9 @@
 """The reward Lambda's work on one event, without AWS specifics: read the samples, score each with the
 task's scorer, call the judge for all of them in parallel (bounded), and compose each reward with
 compute_reward. A sample that cannot be read, scored or judged in time gets the neutral reward and an error
-metric; only an event whose shape makes results impossible to return (not a list, a sample without an id)
-raises MalformedEventError.
+metric (a sample without a usable `id`, or not an object, too: its result keeps its place in the list with
+`id: null`, and the batch log counts it under `id_violations`); a scorer that raises is our bug, reported as
+`error/scorer_error`, never as bad input. Only an event that is not a list raises MalformedEventError.
 
     event:  [{"id", "messages": [..., {"role": "assistant"|"nova_assistant", "content"}],
               "reference_answer" | "metadata": {"reference_answer"}, ...}, ...]
@@ -44,14 +45,17 @@ def check_event(event: Any) -> list[Mapping[str, Any]]:
     if not isinstance(event, list):
         raise MalformedEventError(f"the event must be a JSON list of samples [{{id, messages, "
                                   f"reference_answer}}, ...]; got {type(event).__name__}")
-    for i, sample in enumerate(event):
-        if not isinstance(sample, Mapping):
-            raise MalformedEventError(f"event[{i}] must be an object with id, messages and reference_answer; "
-                                      f"got {type(sample).__name__}")
-        if sample.get("id") is None or isinstance(sample.get("id"), (dict, list)):
-            raise MalformedEventError(f"event[{i}] has no usable `id` (a string echoed back with its reward); "
-                                      f"its keys are {sorted(sample)}")
     return event
+
+
+def id_violation(sample: Any) -> str | None:
+    """Why `sample` cannot be answered under its own id (it is not an object, or its `id` is missing or not a
+    scalar), or None when it can."""
+    if not isinstance(sample, Mapping):
+        return f"the sample must be an object with id, messages and reference_answer; got {type(sample).__name__}"
+    if sample.get("id") is None or isinstance(sample.get("id"), (dict, list)):
+        return f"the sample has no usable `id` (a string echoed back with its reward); its keys are {sorted(sample)}"
+    return None
 
 
 def _content_text(content: Any) -> str:
@@ -93,9 +97,13 @@ class _Sample:
     judge_scores: dict[str, float] = field(default_factory=dict)
     judge_error: ClassifiedError | None = None
     judged: bool = False
+    id_violation: bool = False  # answered with id null: the sample had no usable id
 
 
-def _prepare(raw: Mapping[str, Any], score: Callable[[str, Any], SampleScore]) -> _Sample:
+def _prepare(raw: Any, score: Callable[[str, Any], SampleScore]) -> _Sample:
+    violation = id_violation(raw)
+    if violation is not None:  # neutral in its place; the rest of the batch keeps its rewards
+        return _Sample(None, error=ClassifiedError(ErrorKind.INPUT, violation, "event"), id_violation=True)
     sample = _Sample(raw["id"])
     try:
         sample.output = rollout_text(raw)
@@ -105,8 +113,8 @@ def _prepare(raw: Mapping[str, Any], score: Callable[[str, Any], SampleScore]) -
         return sample
     try:
         sample.score = score(sample.output, sample.reference)
-    except Exception as exc:  # a scorer bug must cost one sample, never the batch
-        sample.error = ClassifiedError(ErrorKind.INPUT, f"scoring failed: {exc!r}", "score")
+    except Exception as exc:  # a scorer bug costs one sample, never the batch, and is reported as ours
+        sample.error = ClassifiedError(ErrorKind.INTERNAL, f"the scorer raised {exc!r}", "score")
     return sample
 
 
@@ -190,6 +198,7 @@ def score_event(event: Any, bundle: RewardBundle, judge: JudgeClient | None, *, 
         "event": "reward_batch", "samples": len(samples), "scored": sum(1 for r in rewards if not r.neutral),
         "neutral": sum(1 for r in rewards if r.neutral), "gated": sum(1 for r in rewards if r.gate),
         "judge_calls": calls, "errors": dict(errors),
+        "id_violations": sum(1 for s in samples if s.id_violation),
         "wall_ms": round((time.monotonic() - started) * 1000.0, 1),
         "mean_reward": (sum(r.score for r in rewards) / len(rewards)) if rewards else None,
     }

@@ -1,8 +1,9 @@
 """Reading a config task's data file and mapping its rows to items (id, document, reference, gold).
 
 Formats: `.jsonl` and `.json` (a list of objects) are read with the standard library, so a broken line is
-reported with its line number and values keep their exact JSON shape; `.parquet`, `.csv` and a directory
-written by `datasets`' save_to_disk are read with `datasets`, offline.
+reported with its line number and values keep their exact JSON shape; `.tsv` (tab-separated with a header row,
+as LegalBench ships its tasks) is read with the standard library too, every value as text; `.parquet`, `.csv`
+and a directory written by `datasets`' save_to_disk are read with `datasets`, offline.
 
 A row that cannot be used (not an object, a mapped field missing or null, a document that is not text, a
 repeated id, a gold label the classification metric does not know) becomes a BadRow naming its line or row
@@ -10,13 +11,14 @@ number, its id when it has one, and the reason. The task decides what to do with
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TEXT_FORMATS = (".jsonl", ".json")
+TEXT_FORMATS = (".jsonl", ".json", ".tsv")
 DATASETS_FORMATS = (".parquet", ".csv")
 MAX_LISTED = 20  # bad rows listed in one message; the rest are counted
 
@@ -86,6 +88,23 @@ def _json_rows(path: Path) -> Iterable[tuple[str, Any]]:
     return ((f"row {i}", row) for i, row in enumerate(data, start=1))
 
 
+def _tsv_rows(path: Path) -> Iterable[tuple[str, Any]]:
+    """Rows of a tab-separated file with a header; a row with the wrong number of cells is a BadRow."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t")
+        header = next(reader, None)
+        if not header:
+            raise DataFileError(f"{path}: empty; a .tsv data file starts with a header row of column names")
+        for number, cells in enumerate(reader, start=2):
+            if not cells:
+                continue
+            where = f"line {number}"
+            if len(cells) != len(header):
+                yield where, BadRow(where, None, f"{len(cells)} tab-separated cells, the header has {len(header)}")
+            else:
+                yield where, dict(zip(header, cells, strict=True))
+
+
 def _datasets_rows(path: Path, split: str) -> Iterable[tuple[str, Any]]:
     import datasets  # heavy: only for the formats that need it
 
@@ -109,6 +128,8 @@ def read_rows(path: Path, split: str) -> list[tuple[str, Any]]:
         return list(_jsonl_rows(path))
     if path.is_file() and path.suffix.lower() == ".json":
         return list(_json_rows(path))
+    if path.is_file() and path.suffix.lower() == ".tsv":
+        return list(_tsv_rows(path))
     return list(_datasets_rows(path, split))
 
 

@@ -6,6 +6,7 @@ file, the key and the fix. See docs/config_tasks.md for a worked example."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -16,6 +17,7 @@ from metrics.config_metrics import AnswerSpec, MetricConfigError, MetricSpec, pa
 from tasks.config_task.rows import FieldMap
 from tasks.config_task.schema_check import load_schema
 
+log = logging.getLogger(__name__)
 BAD_ROW_POLICIES = ("error", "skip")
 # Keys a Hydra task config may carry next to `spec:`; everything else belongs in the spec file.
 RUN_KEYS = ("name", "kind", "split", "data_root", "spec", "_source")
@@ -65,7 +67,9 @@ def _string(values: Mapping[str, Any], key: str, source: str, *, required: bool 
     if value is None and required:
         raise _fail(source, key, "is missing; add it (see docs/config_tasks.md)")
     if value is not None and not isinstance(value, str):
-        raise _fail(source, key, f"must be text, got {type(value).__name__} {value!r:.60}")
+        hint = "; YAML reads unquoted yes/no/on/off/true/false as booleans: quote the word" \
+            if isinstance(value, bool) else ""
+        raise _fail(source, key, f"must be text, got {type(value).__name__} {value!r:.60}{hint}")
     return value
 
 
@@ -157,6 +161,29 @@ def parse_spec(values: Mapping[str, Any], source: str, base_dir: Path) -> Config
     return spec
 
 
+TRUE_WORDS = ("yes", "y", "on")  # with "no", "n", "off": words YAML 1.1 (PyYAML) turns into booleans
+BOOLEAN_WORDS = TRUE_WORDS + ("no", "n", "off")
+
+
+def load_yaml_noting_booleans(text: str) -> tuple[Any, list[tuple[int, str]]]:
+    """safe_load, plus the (line, word) of every plain yes/no/on/off that became a boolean: a label `Yes` in
+    `enum: [Yes, No]` silently becomes True, and the gold "Yes" then matches no class."""
+    import yaml
+
+    found: list[tuple[int, str]] = []
+
+    class NotingLoader(yaml.SafeLoader):
+        pass
+
+    def construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+        if node.value.lower() in BOOLEAN_WORDS:
+            found.append((node.start_mark.line + 1, node.value))
+        return yaml.SafeLoader.construct_yaml_bool(loader, node)
+
+    NotingLoader.add_constructor("tag:yaml.org,2002:bool", construct_bool)
+    return yaml.load(text, Loader=NotingLoader), found  # noqa: S506 - a SafeLoader subclass
+
+
 def read_spec_file(path: Path | str) -> dict[str, Any]:
     import yaml  # PyYAML comes with hydra-core / omegaconf
 
@@ -165,9 +192,13 @@ def read_spec_file(path: Path | str) -> dict[str, Any]:
         raise ConfigTaskError(f"task spec {str(file)!r} does not exist; pass the task YAML as task.spec=<path> "
                               f"(relative paths are read from the current folder)")
     try:
-        values = yaml.safe_load(file.read_text(encoding="utf-8"))
+        values, booleans = load_yaml_noting_booleans(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigTaskError(f"task spec {file}: not valid YAML ({exc})") from None
+    for line, word in booleans:
+        log.warning("task spec %s, line %d: unquoted %r is read by YAML as the boolean %s, not the text %r; "
+                    "quote it ('%s') if you mean the word, e.g. a class label in an enum", file, line, word,
+                    word.lower() in TRUE_WORDS, word, word)
     if not isinstance(values, Mapping):
         raise ConfigTaskError(f"task spec {file}: expected a mapping of keys (name, data, fields, prompt, "
                               f"output_schema, metrics), got {type(values).__name__}")
@@ -195,4 +226,7 @@ def spec_from_config(cfg: Mapping[str, Any]) -> ConfigTaskSpec:
         return parse_spec(file_values, str(file), file.parent)
     source = str(values.pop("_source", None) or f"conf/task/{values.get('name', '?')}.yaml")
     values.pop("spec", None)
+    if set(values) <= set(RUN_KEYS):  # only the run-level keys of conf/task/config.yaml: no task at all
+        raise ConfigTaskError("task=config needs the task's YAML file: add task.spec=<path>, e.g. "
+                              "`rft-evals run task=config task.spec=my_tasks/clause_type.yaml` (docs/config_tasks.md)")
     return parse_spec(values, source, Path(source).parent)

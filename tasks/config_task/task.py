@@ -184,8 +184,15 @@ class ConfigTask:
                                   f"a {split!r} split in `data` to count gold labels in (never the evaluated split)")
         counts = Counter(item["gold"] for item in self.rows(split))
         best = max(counts.values())
-        winner = min(g for g, c in counts.items() if c == best)  # ties: the smallest JSON text, deterministic
-        return json.loads(winner), f"most common gold of split {split!r} ({best} of {sum(counts.values())})"
+        tied = sorted(g for g, c in counts.items() if c == best)
+        winner = tied[0]  # ties: the gold whose canonical JSON text sorts first (docs/config_tasks.md)
+        origin = f"most common gold of split {split!r} ({best} of {sum(counts.values())})"
+        if len(tied) > 1:
+            origin += f"; tied with {tied[1:]}, broken by the first in sorted JSON text"
+            log.warning("task %s: the majority baseline's gold is a tie of %s (%d each in split %r); it answers %s, "
+                        "the first in sorted JSON text. Set `majority_answer:` in the task YAML to choose",
+                        self.name, tied, best, split, winner)
+        return json.loads(winner), origin
 
     def majority_answer(self, item: Mapping[str, Any]) -> str:
         return self.render_answer(self._majority[0])

@@ -1,0 +1,1 @@
+"""Steering probes for judge evaluation (data files; a package so installs carry them)."""
