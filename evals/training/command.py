@@ -16,11 +16,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.conf_dir import conf_dir
 from evals.training.layout import Layout
 from evals.training.settings import RftSettings, SftSettings
 from evals.training.stages import STAGES
 
-CONF_DIR = str(Path(__file__).resolve().parent.parent.parent / "conf")
+CONF_DIR = str(conf_dir())
 MLFLOW_STAGES = ("sft", "rft")  # the stages that log curves
 
 
