@@ -97,6 +97,8 @@ class TrainingTracker:
 
 
 def train(config: Mapping[str, Any], console: Any) -> int:
+    from rich.markup import escape
+
     stages = check_stages(list(config.get("stages") or STAGES))  # before anything is written
     SftSettings.from_mapping(config.get("sft"))  # bad settings fail now, not after the stages before them
     RftSettings.from_mapping(config.get("rft"))
@@ -135,8 +137,9 @@ def train(config: Mapping[str, Any], console: Any) -> int:
             console.print(f"  {stage}: {result.wall_seconds:.0f} s wall, {result.cpu_seconds:.0f} CPU-s, peak RSS "
                           f"{result.peak_rss_mb / 1024:.2f} GB, exit {result.exit_code}")
             if result.exit_code != 0:
+                rerun = escape(f"stages=[{','.join(stages[stages.index(stage):])}]")  # not rich markup
                 console.print(f"[bold red]stage {stage} failed[/bold red] (exit {result.exit_code}); rerun "
-                              f"`rft-evals train stages=[{','.join(stages[stages.index(stage):])}]` after fixing it")
+                              f"`rft-evals train {rerun}` after fixing it")
                 return 1
         status = "FINISHED"
     finally:
