@@ -149,3 +149,11 @@ def test_stage_defaults_match_the_shipped_configs():
 
     assert SftSettings.from_mapping(OmegaConf.to_container(OmegaConf.load("conf/train/sft.yaml"))) == SftSettings()
     assert RftSettings.from_mapping(OmegaConf.to_container(OmegaConf.load("conf/train/rft.yaml"))) == RftSettings()
+
+
+def test_sft_warmup_is_a_tenth_of_the_steps():
+    from evals.training.sft import warmup_steps
+
+    assert warmup_steps(96, SftSettings()) == 2  # 24 optimizer steps of 4
+    assert warmup_steps(12, SftSettings()) == 0  # 3 steps: none spent at a learning rate near 0
+    assert warmup_steps(12, SftSettings(), max_steps=1) == 0

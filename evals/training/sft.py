@@ -3,6 +3,7 @@ prompt-completion records (loss on the gold answer only), then merged into a ful
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ def train_sft(base_dir: Path, out_dir: Path, records: Sequence[dict[str, Any]], 
         output_dir=str(out_dir / "trainer"), seed=seed, data_seed=seed, use_cpu=True,
         num_train_epochs=settings.epochs, max_steps=max_steps or -1,
         per_device_train_batch_size=settings.batch_size, gradient_accumulation_steps=settings.grad_accum,
-        learning_rate=settings.learning_rate, lr_scheduler_type="cosine", warmup_steps=2,
+        learning_rate=settings.learning_rate, lr_scheduler_type="cosine",
+        warmup_steps=warmup_steps(len(records), settings, max_steps),
         max_length=settings.max_length, completion_only_loss=True,
         logging_steps=settings.logging_steps, save_strategy="no", report_to=list(report_to),
         bf16=settings.dtype == "bfloat16", dataloader_num_workers=0,
@@ -51,6 +53,13 @@ def train_sft(base_dir: Path, out_dir: Path, records: Sequence[dict[str, Any]], 
     merged.save_pretrained(merged_dir)
     tokenizer.save_pretrained(merged_dir)
     return merged_dir
+
+
+def warmup_steps(examples: int, settings: SftSettings, max_steps: int | None = None) -> int:
+    """A tenth of the optimizer steps (none on a run of a few steps, which would otherwise spend them at a
+    learning rate near 0)."""
+    steps = max_steps or math.ceil(examples * settings.epochs / (settings.batch_size * settings.grad_accum))
+    return int(steps // 10)
 
 
 def _check_lengths(trainer: Any, max_length: int) -> None:
