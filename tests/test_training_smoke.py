@@ -14,7 +14,8 @@ pytest.importorskip("trl")
 pytest.importorskip("peft")
 pytest.importorskip("llama_cpp")
 
-pytestmark = pytest.mark.slow
+# the module's fixture trains all four stages: minutes on 2 idle cores, far more on a busy machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 PARITY_TOKENS = 24
 
 
@@ -22,6 +23,7 @@ PARITY_TOKENS = 24
 def trained(tmp_path_factory, data_root):
     """One tiny training run (tracked in a throwaway MLflow store) and its layout."""
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
     from rich.console import Console
 
@@ -33,6 +35,7 @@ def trained(tmp_path_factory, data_root):
                  "sft.grad_accum=1", "rft.prompts=2", "rft.num_generations=2", "rft.max_completion_length=12",
                  "rft.save_steps=1", "task.window.size=4", "task.window.stride=4",
                  f"data_root={data_root}", f"tracking.uri=sqlite:///{root / 'mlflow.db'}"]
+    GlobalHydra.instance().clear()  # another test may have left Hydra initialized
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose(config_name="train", overrides=overrides)
     config = OmegaConf.to_container(cfg, resolve=True)
