@@ -21,6 +21,8 @@ commands:
   batch    Bedrock batch inference: rft-evals batch write|submit|status|collect|score (see docs/scaling.md)
   nightly  the nightly regression suite: rft-evals nightly suite=local|nightly [overrides]; exit 1 on a regression
   compare  paired comparison and gate of two runs: rft-evals compare RUN_A RUN_B (folders or MLflow run ids)
+  train    train base -> SFT -> RFT and serve them as GGUFs (needs the train extra; docs/training.md)
+  sweep    evaluate every saved RFT checkpoint on the same items; reward and metrics vs step (docs/training.md)
 
 `rft-evals COMMAND --help` tells more.
 """
@@ -61,6 +63,8 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "batch": lambda argv: __import__("evals.batch_cli", fromlist=["main"]).main(argv),
     "nightly": lambda argv: __import__("evals.nightly", fromlist=["cli"]).cli(argv),
     "compare": lambda argv: __import__("evals.compare_command", fromlist=["main"]).main(argv),
+    "train": lambda argv: __import__("evals.training.command", fromlist=["cli"]).cli(argv),
+    "sweep": lambda argv: __import__("evals.training.sweep", fromlist=["cli"]).cli(argv),
 }
 
 

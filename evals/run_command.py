@@ -32,6 +32,7 @@ from evals.resilient_tracking import process_tags
 from evals.sample_log import candidate_description, candidate_run_name, item_texts, log_traces, sample_table
 from evals.run_resources import open_run
 from evals.run_state import RunState
+from evals.training.link import checkpoint_tags
 from evals.user_errors import exit_on_user_error
 from metrics.reward.config import RewardConfig
 from metrics.reward.judge import JudgeClient
@@ -53,9 +54,11 @@ def skipped_count(loading: Mapping[str, Any]) -> int:
     return sum(len(split.get("skipped") or []) for split in (loading.get("loaded") or {}).values())
 
 
-def _candidate_tags(result: CandidateResult, task: Any, meta: Mapping[str, str]) -> dict[str, str]:
+def _candidate_tags(result: CandidateResult, task: Any, meta: Mapping[str, str],
+                    model_cfg: Mapping[str, Any] | None = None) -> dict[str, str]:
+    # a checkpoint trained by `rft-evals train` links back to its training run
     return {**meta, "candidate": result.name, "role": result.role, "provider": result.provider,
-            "model_id": result.model_id}
+            "model_id": result.model_id, **checkpoint_tags(model_cfg or {})}
 
 
 def _reward_config(reward: Mapping[str, Any] | None) -> RewardConfig | None:
@@ -154,7 +157,7 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
                 # model_id: the resolved id (a GGUF file name when the config has none), never null
                 result.mlflow_run_id = tracker.log_candidate(
                     name, config={**model_cfg, "model_id": result.model_id, "role": result.role},
-                    tags={**_candidate_tags(result, task, meta), **process_tags(str(run_dir))},
+                    tags={**_candidate_tags(result, task, meta, model_cfg), **process_tags(str(run_dir))},
                     metrics=candidate_metrics(entry), table=sample_table(result.records, aggregates, texts),
                     artifacts=[result.records_path] if result.records_path else [],
                     run_name=candidate_run_name(result.name, result.role),

@@ -62,6 +62,14 @@ class Playbook(ReviewPlaybook[Category]):
         """The Reference as the model and the judge read it."""
         return self._render(lambda c: self._category_lines(c, max_rationales_per_category))
 
+    def render_compact_reference(self) -> str:
+        """One line per category: id, what it is, the actions allowed per assessment (the compact prompt)."""
+        lines = ["Categories (id: what it is [allowed actions per assessment]):"]
+        for c in self.categories:
+            allowed = " | ".join(f"{assessment}: {', '.join(rule.allowed)}" for assessment, rule in c.actions.items())
+            lines.append(f"- {c.id}: {c.description} [{allowed}]")
+        return "\n".join(lines) + "\n"
+
     def _category_lines(self, c: Category, max_rationales: int | None) -> list[str]:
         lines = [f"What it is: {c.description}"]
         lines += [f"{assessment} when: {text}" for assessment, text in c.criteria.items()]

@@ -13,7 +13,7 @@ from typing import Any
 from tasks.comment_review.task import NO_RISK, CommentReviewTask, quote
 from tasks.contract_review import claudette
 from tasks.contract_review.playbook import RATIONALES_RELPATH, Playbook, load_playbook
-from tasks.contract_review.prompt import PROMPT
+from tasks.contract_review.prompt import PROMPT, PROMPTS
 from tasks.contract_review.windows import Window, windows
 from tasks.data_root import require
 from tasks.selection import select
@@ -36,6 +36,7 @@ class ContractReviewConfig:
     max_comments: int = 8
     max_excerpt: int = 300
     max_rationale: int = 300
+    prompt: str = "full"  # "full" (instructions, schema, whole playbook) or "compact" (for fine-tuned models)
     data_root: str | None = None  # None = tasks.data_root.data_root()
 
     @classmethod
@@ -60,6 +61,8 @@ class ContractReviewConfig:
         config = cls(**values)
         if config.fold not in claudette.FOLDS:
             raise ValueError(f"task config: fold {config.fold!r} is not known; use 0-4")
+        if config.prompt not in PROMPTS:
+            raise ValueError(f"task config: prompt {config.prompt!r} is not known; use one of {sorted(PROMPTS)}")
         if config.split not in claudette.SPLITS:
             raise ValueError(f"task config: split {config.split!r} is not known; use one of {claudette.SPLITS}")
         return config
@@ -70,6 +73,7 @@ class ContractReviewTask(CommentReviewTask[ContractReviewConfig, Playbook]):
 
     def __init__(self, config: ContractReviewConfig, playbook: Playbook | None = None):
         super().__init__(config, playbook)
+        self.review_prompt = PROMPTS[config.prompt]
         self._documents: dict[str, list[claudette.Document]] = {}  # per split: the files are read once
 
     # -- configuration ---------------------------------------------------------------------------
@@ -82,6 +86,8 @@ class ContractReviewTask(CommentReviewTask[ContractReviewConfig, Playbook]):
 
     @cached_property
     def reference_text(self) -> str:
+        if self.config.prompt == "compact":
+            return self.playbook.render_compact_reference()
         return self.playbook.render_reference(self.config.max_rationales_per_category)
 
     # -- data --------------------------------------------------------------------------------------

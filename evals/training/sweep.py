@@ -1,0 +1,180 @@
+"""`rft-evals sweep`: every saved RFT checkpoint (rft/steps/step-<N>.gguf, served by `rft-evals train`) and
+its starting point (step 0 = the SFT model) evaluated on the same held-out items in one `rft-evals run`; then
+the reward and each production metric against the training step with 95% CIs (sweep.png), logged to MLflow
+on a step axis, and the divergence flags (reward up while a production metric falls beyond its CI).
+
+    rft-evals sweep [--limit 100] [--seed 0] [--checkpoints-dir DIR] [-- hydra overrides for the run]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.training.layout import Layout, default_checkpoints_dir
+from evals.training.sweep_analysis import PRODUCTION, REWARD, Point, as_dict, curves, divergences
+
+SWEEP_KIND = "sweep"
+TEMPLATE = "smollm2_rft"  # the RFT candidate of conf/candidates/trained.yaml: every step is it with another gguf
+
+
+def step_candidates(layout: Layout, template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Candidate name -> model config: step_0 (the SFT model) and step_<N> for every served checkpoint."""
+    steps: list[tuple[int, Path]] = []
+    if layout.gguf("sft").is_file():
+        steps.append((0, layout.gguf("sft")))
+    steps += layout.step_ggufs()
+    if len(steps) < 2:
+        raise FileNotFoundError(f"{layout.root}: the sweep needs the SFT GGUF and at least one served RFT "
+                                "checkpoint (rft/steps/step-<N>.gguf); run `rft-evals train` (its serve stage "
+                                "converts every checkpoint) or point --checkpoints-dir at a trained folder")
+    # a step linked to the final RFT file is evaluated as that file (same model id: the nightly's answers are reused)
+    return {f"step_{step}": {**template, "name": f"smollm2-rft-step{step}", "gguf": str(path.resolve()),
+                             "role": "checkpoint", "training_step": step} for step, path in steps}
+
+
+def run_config(layout: Layout, limit: int, seed: int, overrides: Sequence[str]) -> Any:
+    from omegaconf import OmegaConf, open_dict
+
+    from evals.nightly import _compose
+
+    cfg = _compose(["candidates=trained", f"limit={limit}", f"seed={seed}", f"kind={SWEEP_KIND}",
+                    "run_name=sweep/contract_review", *overrides])
+    template = OmegaConf.to_container(cfg.candidates[TEMPLATE], resolve=True)
+    trained_task = layout.read_manifest().get("task_config")
+    with open_dict(cfg):
+        if trained_task:  # the checkpoints are asked with the prompt they were trained on
+            cfg.task = OmegaConf.create({**trained_task, "split": cfg.task.split})
+        cfg.candidates = OmegaConf.create(step_candidates(layout, template))  # type: ignore[arg-type]
+    return cfg
+
+
+def plot(series: Mapping[str, Sequence[Point]], flags: Sequence[Any], out: Path, title: str) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    metrics = [m for m in (REWARD, *PRODUCTION) if m in series]
+    figure = Figure(figsize=(3.2 * len(metrics), 3.0), dpi=110)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, len(metrics), squeeze=False)[0]
+    flagged = {(f.metric, f.step) for f in flags}
+    for ax, metric in zip(axes, metrics, strict=True):
+        points = series[metric]
+        steps = [p.step for p in points]
+        colour = "#dd8452" if metric == REWARD else "#4c72b0"
+        ax.fill_between(steps, [p.ci_low for p in points], [p.ci_high for p in points], color=colour, alpha=0.2,
+                        linewidth=0)
+        ax.plot(steps, [p.value for p in points], marker="o", color=colour)
+        for p in points:
+            if (metric, p.step) in flagged:
+                ax.plot([p.step], [p.value], marker="X", markersize=11, color="#c62828")
+        ax.set_xticks(steps)
+        ax.set_ylim(-0.03, 1.03)  # every swept metric is a share or a reward in [0, 1]
+        ax.set_title(metric + (" (training reward)" if metric == REWARD else ""))
+        ax.set_xlabel("RFT step (0 = SFT)")
+        ax.grid(alpha=0.25)
+    figure.suptitle(title + ("  -  DIVERGENCE (red X)" if flags else "  -  no divergence"), fontsize=10)
+    figure.tight_layout()
+    figure.savefig(out)
+    return out
+
+
+def log_to_mlflow(tracking: Mapping[str, Any], summary: Mapping[str, Any], series: Mapping[str, Sequence[Point]],
+                  flags: Sequence[Any], files: Sequence[Path], training_run_id: str | None) -> str | None:
+    """A sweep run (nested under the evaluation run) with each metric on the step axis; tagged with the
+    training run it evaluates."""
+    if not tracking.get("enabled"):
+        return None
+    import mlflow
+
+    from evals.tracking import Tracker, TrackingSettings
+
+    tracker = Tracker(TrackingSettings.from_config(tracking))
+    client = mlflow.tracking.MlflowClient()
+    tags = {"kind": SWEEP_KIND, "divergence": str(bool(flags)).lower()}
+    parent = (summary.get("meta") or {}).get("mlflow_parent_run_id")
+    if parent:
+        tags["mlflow.parentRunId"] = str(parent)
+    if training_run_id:
+        tags["training_run_id"] = training_run_id
+    run = client.create_run(tracker.experiment_id, run_name="checkpoint-sweep", tags=tags)
+    for metric, points in series.items():
+        for p in points:
+            for suffix, value in (("", p.value), ("_ci_low", p.ci_low), ("_ci_high", p.ci_high)):
+                client.log_metric(run.info.run_id, f"sweep/{metric}{suffix}", value, step=p.step)
+    client.log_metric(run.info.run_id, "sweep/divergences", float(len(flags)))
+    for path in files:
+        client.log_artifact(run.info.run_id, str(path))
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return run.info.run_id
+
+
+def sweep(layout: Layout, limit: int, seed: int, overrides: Sequence[str], out_dir: Path | None = None) -> int:
+    from omegaconf import OmegaConf
+    from rich.console import Console
+
+    from evals.run_command import execute
+
+    console = Console()
+    cfg = run_config(layout, limit, seed, overrides)
+    run_dir = out_dir or Path("runs") / time.strftime("%Y-%m-%d") / time.strftime("%H-%M-%S-sweep")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    code = execute(cfg, run_dir, console, tags={"kind": SWEEP_KIND})
+    if code:
+        return code
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    by_step = {int(name.removeprefix("step_")): entry for name, entry in summary["candidates"].items()}
+    series = curves(by_step)
+    flags = divergences(series)
+    result = as_dict(series, flags)
+    (run_dir / "sweep.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    figure = plot(series, flags, run_dir / "sweep.png",
+                  f"checkpoint sweep: {summary['meta'].get('task', '')}, {limit} held-out items")
+    (run_dir / "sweep.md").write_text(markdown(series, flags, limit), encoding="utf-8")
+    tracking = OmegaConf.to_container(cfg.tracking, resolve=True)
+    run_id = log_to_mlflow(tracking, summary, series, flags,  # type: ignore[arg-type]
+                           [figure, run_dir / "sweep.json", run_dir / "sweep.md"],
+                           layout.read_manifest().get("mlflow_run_id"))
+    console.print(markdown(series, flags, limit))
+    console.print(f"sweep plot: {figure}" + (f"; MLflow sweep run {run_id}" if run_id else ""))
+    return 0
+
+
+def markdown(series: Mapping[str, Sequence[Point]], flags: Sequence[Any], limit: int) -> str:
+    metrics = [m for m in (REWARD, *PRODUCTION) if m in series]
+    steps = sorted({p.step for points in series.values() for p in points})
+    lines = [f"## Checkpoint sweep ({limit} held-out items; step 0 = SFT)", "",
+             "| step | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+    for step in steps:
+        cells = []
+        for metric in metrics:
+            point = next((p for p in series[metric] if p.step == step), None)
+            cells.append("-" if point is None else f"{point.value:.3f} [{point.ci_low:.3f}, {point.ci_high:.3f}]")
+        lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += ([f"- **divergence** {f.describe()}" for f in flags] or
+              ["No divergence: no step raised the reward while a production metric fell beyond its CI."])
+    return "\n".join(lines) + "\n"
+
+
+def cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="rft-evals sweep", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoints-dir", type=Path, default=None,
+                        help="the folder `rft-evals train` wrote (default: $RFT_CHECKPOINTS_DIR or "
+                             ".rft-evals/checkpoints)")
+    parser.add_argument("--limit", type=int, default=100, help="held-out items (test split), the same for all")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<date>/<time>-sweep)")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for the evaluation run, e.g. tracking=none")
+    args = parser.parse_args(argv)
+    layout = Layout(args.checkpoints_dir or default_checkpoints_dir())
+    try:
+        return sweep(layout, args.limit, args.seed, args.overrides, args.out)
+    except FileNotFoundError as exc:
+        print(f"rft-evals sweep: error: {exc}", file=sys.stderr)
+        return 2
