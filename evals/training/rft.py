@@ -11,7 +11,7 @@ from typing import Any
 
 from evals.training.clock import step_clock
 from evals.training.settings import RftSettings
-from evals.training.sft import lora_config
+from evals.training.sft import lora_config, save_trained
 
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
@@ -53,13 +53,7 @@ def train_rft(sft_dir: Path, out_dir: Path, records: Sequence[dict[str, Any]], s
                           peft_config=lora_config(settings.lora))
     trainer.add_callback(step_clock(out_dir / "steps.jsonl"))
     trainer.train()
-    adapter_dir = out_dir / "adapter"
-    trainer.model.save_pretrained(adapter_dir)
-    merged = trainer.model.merge_and_unload().to(torch.float32)
-    merged_dir = out_dir / "merged"
-    merged.save_pretrained(merged_dir)
-    tokenizer.save_pretrained(merged_dir)
-    return merged_dir
+    return save_trained(trainer, tokenizer, out_dir)
 
 
 def saved_checkpoints(out_dir: Path) -> list[tuple[int, Path]]:

@@ -19,6 +19,19 @@ def lora_config(settings: LoraSettings) -> Any:
                       target_modules=settings.target_modules, task_type="CAUSAL_LM")
 
 
+def save_trained(trainer: Any, tokenizer: Any, out_dir: Path) -> Path:
+    """Save the LoRA adapter (out_dir/adapter) and the float32 merged model with its tokenizer (out_dir/merged,
+    what the GGUF export converts); returns the merged folder. Shared by the SFT and RFT stages."""
+    import torch
+
+    trainer.model.save_pretrained(out_dir / "adapter")
+    merged = trainer.model.merge_and_unload().to(torch.float32)
+    merged_dir = out_dir / "merged"
+    merged.save_pretrained(merged_dir)
+    tokenizer.save_pretrained(merged_dir)
+    return merged_dir
+
+
 def train_sft(base_dir: Path, out_dir: Path, records: Sequence[dict[str, Any]], settings: SftSettings, *,
               seed: int, report_to: Sequence[str] = (), max_steps: int | None = None) -> Path:
     """Train, then write `out_dir/adapter` (the LoRA) and `out_dir/merged` (base + LoRA, float32)."""
@@ -46,13 +59,7 @@ def train_sft(base_dir: Path, out_dir: Path, records: Sequence[dict[str, Any]], 
     _check_lengths(trainer, settings.max_length)
     trainer.add_callback(step_clock(out_dir / "steps.jsonl"))
     trainer.train()
-    adapter_dir = out_dir / "adapter"
-    trainer.model.save_pretrained(adapter_dir)
-    merged = trainer.model.merge_and_unload().to(torch.float32)
-    merged_dir = out_dir / "merged"
-    merged.save_pretrained(merged_dir)
-    tokenizer.save_pretrained(merged_dir)
-    return merged_dir
+    return save_trained(trainer, tokenizer, out_dir)
 
 
 def warmup_steps(examples: int, settings: SftSettings, max_steps: int | None = None) -> int:
