@@ -62,7 +62,7 @@ def test_planted_secrets_appear_nowhere(tmp_path, data_root):
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("rft-evals").experiment_id])
     assert len(runs) == 3  # the parent and two candidates really were logged
-    sft = next(r for r in runs if r.info.run_name == "sft")
+    sft = next(r for r in runs if r.data.tags.get("candidate") == "sft")  # run names also carry the role
     assert sft.data.params["aws_secret_access_key"] == "***REDACTED***"
     assert "***REDACTED***" in sft.data.params["notes"]
 
