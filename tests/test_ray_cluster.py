@@ -222,7 +222,7 @@ def test_ray_sweep_matches_joblib_and_reruns_the_job_of_a_lost_node(cluster, ray
         expected = candidate_metrics(json.loads((folder / "summary.json").read_text())["candidates"]["tfidf_baseline"])
         expected = {k: v for k, v in expected.items() if v is not None and v == v}  # None/NaN are not logged
         logged = {k: child.data.metrics.get(k) for k in expected}  # the tracker may log more (trace counts)
-        assert expected and logged == pytest.approx(expected, abs=1e-3)  # logged to 4 significant digits
+        assert expected and logged == pytest.approx(expected, rel=1e-3)  # logged to 4 significant digits
     # the lost job was started again by Ray (on the head, the only node left) and resumed its folder
     lost_state = json.loads((lost / "run_state.json").read_text())
     assert lost_state["resumed"] >= 1, lost_state

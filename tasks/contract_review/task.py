@@ -61,7 +61,7 @@ class ContractReviewConfig:
         config = cls(**values)
         if config.fold not in claudette.FOLDS:
             raise ValueError(f"task config: fold {config.fold!r} is not known; use 0-4")
-        if config.prompt not in PROMPTS:
+        if not isinstance(config.prompt, str) or config.prompt not in PROMPTS:
             raise ValueError(f"task config: prompt {config.prompt!r} is not known; use one of {sorted(PROMPTS)}")
         if config.split not in claudette.SPLITS:
             raise ValueError(f"task config: split {config.split!r} is not known; use one of {claudette.SPLITS}")
