@@ -174,6 +174,22 @@ def _figures(job: Path) -> tuple[dict, list]:
     return summary["metrics"], sorted((r["item_id"], json.dumps(r["values"], sort_keys=True)) for r in records)
 
 
+def _sweep_losing_the_worker(command, tmp_path, cluster, env):
+    """Start the Ray sweep, kill the worker node while one of its jobs runs, and wait for the driver; returns
+    (driver, the lost job, stdout, stderr). The driver is killed if it outlives the wait."""
+    driver = subprocess.Popen(command, cwd=tmp_path, env=_driver_env(cluster, env), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        lost = _job_on_worker(tmp_path / "ray", cluster, driver)
+        cluster.kill_worker()
+        out, err = driver.communicate(timeout=JOB_TIMEOUT_S)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    return driver, lost, out, err
+
+
 def test_ray_sweep_matches_joblib_and_reruns_the_job_of_a_lost_node(cluster, ray_env, mlflow_server, tmp_path):
     from mlflow.tracking import MlflowClient
 
@@ -183,16 +199,8 @@ def test_ray_sweep_matches_joblib_and_reruns_the_job_of_a_lost_node(cluster, ray
     cluster.ensure_worker()
     tracking = ["tracking=server", f"tracking.uri={mlflow_server.url}"]
     started = time.monotonic()
-    driver = subprocess.Popen(_sweep(tmp_path, "ray", _ray_launcher(), tracking), cwd=tmp_path,
-                              env=_driver_env(cluster, env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lost = _job_on_worker(tmp_path / "ray", cluster, driver)
-        cluster.kill_worker()
-        out, err = driver.communicate(timeout=JOB_TIMEOUT_S)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
-            driver.wait()
+    driver, lost, out, err = _sweep_losing_the_worker(_sweep(tmp_path, "ray", _ray_launcher(), tracking),
+                                                      tmp_path, cluster, env)
     ray_s = time.monotonic() - started
     assert driver.returncode == 0, out[-3000:] + err[-5000:]
 
@@ -235,16 +243,7 @@ def test_without_retries_a_lost_node_fails_the_sweep_loudly(cluster, ray_env, tm
     cluster.ensure_worker()
     command = _sweep(tmp_path, "ray", _ray_launcher("hydra.launcher.ray.remote.max_retries=0"), ["tracking=none"],
                      ["seed=0,1", "limit=3"])  # 2 jobs: one per node
-    driver = subprocess.Popen(command, cwd=tmp_path, env=_driver_env(cluster, env), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        lost = _job_on_worker(tmp_path / "ray", cluster, driver)
-        cluster.kill_worker()
-        out, err = driver.communicate(timeout=JOB_TIMEOUT_S)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
-            driver.wait()
+    driver, lost, out, err = _sweep_losing_the_worker(command, tmp_path, cluster, env)
     assert driver.returncode != 0, out[-3000:]
     assert any(name in err for name in ("NodeDiedError", "WorkerCrashedError", "died")), err[-3000:]
     # the lost job's folder says it never finished: a rerun of the sweep resumes it
