@@ -25,6 +25,7 @@ from evals.providers.base import Generation, GenerationRequest, Usage
 
 log = logging.getLogger(__name__)
 
+_FLUSHER_POLL_S = 0.5  # longest a close() waits for the flusher to notice it
 SCHEMA_VERSION = 1  # part of every key: bump it when the key layout or the stored value changes
 
 
@@ -197,8 +198,14 @@ class GenerationCache:
             self._flusher.start()
 
     def _flush_loop(self) -> None:
-        """Commit queued entries `flush_interval_s` after the last commit."""
-        while self._queued.wait() and not self._closing.is_set():
+        """Commit queued entries `flush_interval_s` after the last commit.
+
+        The wait on `_queued` has a timeout: close() sets `_closing` and then `_queued`, but a commit on
+        another thread (a put that fills a batch, a flush) may clear `_queued` in between. An untimed wait
+        then never wakes and close() hangs joining this thread; with the timeout it sees `_closing` soon."""
+        while not self._closing.is_set():
+            if not self._queued.wait(timeout=_FLUSHER_POLL_S):
+                continue
             with self._lock:
                 last = self._last_commit
             self._closing.wait(max(0.0, last + self.flush_interval_s - time.monotonic()))

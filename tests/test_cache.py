@@ -190,6 +190,30 @@ def test_close_commits_what_is_queued_and_twice_is_harmless(tmp_path):
         cache.put(keys[0], generation())
 
 
+def test_close_does_not_hang_when_the_flushers_commit_races_it(tmp_path):
+    # close() sets _closing and then _queued; a background commit running at that moment clears _queued
+    # again. CI once hung here for 600 s: the flusher waited on _queued before looking at _closing.
+    path = tmp_path / "c.sqlite"
+    cache = GenerationCache(path, batch_size=100, flush_interval_s=0.05)
+    real_flush, in_flush = cache.flush, threading.Event()
+
+    def flush_once_close_has_signalled():
+        in_flush.set()
+        while not (cache._closing.is_set() and cache._queued.is_set()):
+            time.sleep(0.001)
+        return real_flush()
+
+    cache.flush = flush_once_close_has_signalled  # the flusher thread calls self.flush()
+    key = _keys(1)[0]
+    cache.put(key, generation())
+    assert in_flush.wait(20), "the flusher never started"
+    closer = threading.Thread(target=cache.close, daemon=True)
+    closer.start()
+    closer.join(20)
+    assert not closer.is_alive(), "close() hung waiting for the flusher"
+    assert committed_keys(path) == {key}
+
+
 def test_len_and_stats_count_queued_entries_once(tmp_path):
     with GenerationCache(tmp_path / "c.sqlite", batch_size=100, flush_interval_s=3600) as cache:
         key = _keys(1)[0]
