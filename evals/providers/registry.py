@@ -16,7 +16,7 @@ PROVIDER_KINDS: dict[str, str] = {
     "llamacpp": "evals.providers.llamacpp:build",
     "baseline": "evals.providers.tfidf:build",
     "replay": "evals.providers.replay:build",
-    "bedrock": "evals.providers.bedrock.client:build",
+    "bedrock": "evals.providers.bedrock:build",
     "openai": "evals.providers.openai_compatible:build",
     "majority": "evals.providers.majority:build",
     "instant": "evals.providers.instant:build",  # benchmarks and tests: answers at once, in process
