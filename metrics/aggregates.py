@@ -1,5 +1,5 @@
 """How per-sample values combine into a run-level metric. Declared here (pure data), computed with
-confidence intervals in evals/statistics.py, so the Lambda never needs numpy."""
+confidence intervals in evals/stats/estimate.py, so the Lambda never needs numpy."""
 
 from __future__ import annotations
 
