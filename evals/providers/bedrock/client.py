@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from evals.providers.base import Generation, GenerationRequest, ProviderError, Usage
 from evals.providers.registry import ProviderContext
 from metrics.bedrock.converse import ConverseInputError, MalformedReply, converse_request, read_reply
-from metrics.bedrock.errors import CLIENT_ERRORS, ErrorRule, classify_code, classify_exception
+from metrics.bedrock.errors import CLIENT_ERRORS, ErrorRule, classify_exception
 from metrics.errors import ErrorKind
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ CREDENTIALS_HELP = (
 )
 # A Bedrock resource ARN: custom-model-deployment, provisioned-model, inference-profile, foundation-model...
 _ARN = re.compile(r"^arn:aws(-[a-z-]+)?:bedrock:[a-z0-9-]+:(\d{12})?:[a-z-]+/\S+$")
+
+
 class BedrockConfigError(ValueError):
     """The model config cannot make a working client; the message names the file, the field and the fix."""
 
@@ -229,9 +231,6 @@ class BedrockProvider:
             return exc
         code, message, rule = classify_exception(exc)
         return self._error(rule, code, message)
-
-    def _client_error(self, code: str, message: str) -> ProviderError:
-        return self._error(classify_code(code, message), code, message)
 
     def _error(self, rule: ErrorRule, code: str, message: str) -> ProviderError:
         s = self.settings
