@@ -407,7 +407,7 @@ class Engine:
                 if not error.retryable or not self.backoff.may_retry(call.attempts):
                     return self._failed(call, error)
                 delay = self.backoff.delay(call.attempts - 1)
-                if until is not None and time.monotonic() + delay >= until:
+                if not self.backoff.fits(delay, until):
                     return self._timeout(call, "deadline would pass during backoff")
                 if self._sleep(call.run, delay):
                     return None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.providers.base import Generation, GenerationRequest, ProviderError, Usage
+from metrics.bedrock.errors import classify_code
 from metrics.errors import ErrorKind
 
 
@@ -61,16 +62,8 @@ MODEL_OUTPUT_SHAPES: dict[str, Callable[[Mapping[str, Any]], tuple[str, str, Usa
 # --- batch error codes ---------------------------------------------------------------------------------------
 
 def _error_kind(code: str) -> ErrorKind:
-    text = code.lower()
-    if text == "429" or "throttl" in text or "toomanyrequests" in text:
-        return ErrorKind.THROTTLED
-    if text == "408" or "timeout" in text:
-        return ErrorKind.TIMEOUT
-    if text in ("400", "422") or "validation" in text:
-        return ErrorKind.VALIDATION
-    if text in ("401", "403") or "accessdenied" in text:
-        return ErrorKind.AUTH
-    return ErrorKind.PROVIDER
+    """The kind of a batch record's errorCode (a name or an HTTP status), as the one Bedrock table says."""
+    return classify_code(code).kind
 
 
 # --- line readers ------------------------------------------------------------------------------------------

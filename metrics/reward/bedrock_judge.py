@@ -1,36 +1,32 @@
 """The judge on Amazon Bedrock (Converse), for the reward Lambda: boto3 only.
 
-botocore's own retries are off; this client retries ThrottlingException, ModelNotReady, 5xx, model timeouts
-and connection failures itself, with exponential backoff and full jitter, and never sleeps past the
-caller's deadline (the Lambda must answer before it is killed). Anything else fails the call at once.
-The prompt, the verdict parsing, the one re-ask of an unreadable verdict and the scores are the judge kind's
-(metrics/reward/judge_kinds/: rubric, scale or preference, each the production judge of metrics/judges/):
-this module is only the transport."""
+botocore's own retries are off; this client retries what the one Bedrock error table
+(metrics/bedrock/errors.py) calls retryable (throttling, a model not ready, 5xx, model timeouts, connection
+failures, unreadable replies), with the one backoff policy (metrics/backoff.py), and never sleeps past the
+caller's deadline (the Lambda must answer before it is killed). Anything else fails the call at once; the
+table's `fatal` means nothing here (there is no run to stop). The request is the one Converse builder's
+(metrics/bedrock/converse.py), so the engine's judge sends the same body. The prompt, the verdict parsing,
+the one re-ask of an unreadable verdict and the scores are the judge kind's (metrics/reward/judge_kinds/:
+rubric, scale or preference, each the production judge of metrics/judges/): this module is only the
+transport."""
 
 from __future__ import annotations
 
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
+from metrics.backoff import BackoffPolicy
+from metrics.bedrock.converse import MalformedReply, converse_request, read_reply
+from metrics.bedrock.errors import CLIENT_ERRORS, classify_exception, kind_for_stage
 from metrics.errors import ClassifiedError, ErrorKind
 from metrics.judges.types import JudgeRequest
 from metrics.reward.judge import JudgeFailure, JudgeSettings, document_of
 from metrics.reward.judge_kinds import reward_judge
 
-# ClientError code -> (kind, retryable)
-CLIENT_ERRORS: dict[str, tuple[ErrorKind, bool]] = {
-    "ThrottlingException": (ErrorKind.THROTTLED, True),
-    "ModelNotReadyException": (ErrorKind.JUDGE, True),
-    "ServiceUnavailableException": (ErrorKind.JUDGE, True),
-    "InternalServerException": (ErrorKind.JUDGE, True),
-    "ModelTimeoutException": (ErrorKind.TIMEOUT, True),
-    "ValidationException": (ErrorKind.VALIDATION, False),
-    "AccessDeniedException": (ErrorKind.AUTH, False),
-    "ResourceNotFoundException": (ErrorKind.VALIDATION, False),
-}
+STAGE = "judge"
 
 
 def make_client(settings: JudgeSettings) -> Any:
@@ -47,43 +43,20 @@ def make_client(settings: JudgeSettings) -> Any:
 
 
 def classify(exc: BaseException) -> tuple[ClassifiedError, bool]:
-    """(error, retryable) for an exception raised by the boto3 call."""
-    from botocore import exceptions as bx
-
-    if isinstance(exc, bx.ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        kind, retryable = CLIENT_ERRORS.get(code, (ErrorKind.JUDGE, False))
-        message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-        return ClassifiedError(kind, f"judge {code}: {message}", "judge"), retryable
-    if isinstance(exc, (bx.ReadTimeoutError, bx.ConnectTimeoutError)):
-        return ClassifiedError(ErrorKind.TIMEOUT, f"judge {type(exc).__name__}: {exc}", "judge"), True
-    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.HTTPClientError)):
-        return ClassifiedError(ErrorKind.JUDGE, f"judge {type(exc).__name__}: {exc}", "judge"), True
-    if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
-        return ClassifiedError(ErrorKind.AUTH, f"judge: no AWS credentials ({exc})", "judge"), False
-    return ClassifiedError(ErrorKind.JUDGE, f"judge {type(exc).__name__}: {exc}", "judge"), False
-
-
-def response_text(response: Mapping[str, Any]) -> str:
-    """The text blocks of a Converse reply (GPT OSS sends a reasoningContent block first: skipped)."""
-    message = (response.get("output") or {}).get("message")
-    if not isinstance(message, Mapping):
-        raise JudgeFailure(ClassifiedError(ErrorKind.JUDGE, "judge reply has no output message", "judge"))
-    return "".join(block["text"] for block in message.get("content", []) if "text" in block)
+    """(error, retryable) for an exception raised by the boto3 call or by reading its reply."""
+    if isinstance(exc, MalformedReply):
+        code, message, rule = "MalformedResponse", str(exc), CLIENT_ERRORS["MalformedResponse"]
+    else:
+        code, message, rule = classify_exception(exc)
+    if code in ("NoCredentialsError", "PartialCredentialsError"):
+        message = f"no AWS credentials ({message})"
+    return ClassifiedError(kind_for_stage(rule.kind, STAGE), f"judge {code}: {message}", STAGE), rule.retryable
 
 
 def converse_kwargs(model_id: str, request: JudgeRequest) -> dict[str, Any]:
-    """A judge request as Converse arguments: system turns into `system`, the rest into `messages`."""
-    system = [{"text": m["content"]} for m in request.messages if m["role"] == "system"]
-    messages = [{"role": m["role"], "content": [{"text": m["content"]}]} for m in request.messages
-                if m["role"] != "system"]
-    kwargs: dict[str, Any] = {
-        "modelId": model_id, "messages": messages,
-        "inferenceConfig": {"maxTokens": request.max_tokens, "temperature": request.temperature},
-    }
-    if system:
-        kwargs["system"] = system
-    return kwargs
+    """A judge request as Converse arguments (the prompt carries the verdict schema: none is sent)."""
+    return converse_request(model_id, request.messages, max_tokens=request.max_tokens,
+                            temperature=request.temperature)
 
 
 class BedrockJudgeClient:
@@ -96,8 +69,9 @@ class BedrockJudgeClient:
         self.reference_text = reference_text
         self._client = client
         self._client_lock = threading.Lock()
-        self._rng = rng or random.Random()
-        self._sleep = sleep
+        # the one retry policy; the settings' max_attempts bounds the attempts of each call
+        self.backoff = BackoffPolicy(settings.backoff_base_s, settings.backoff_max_s, settings.max_attempts,
+                                     rng=rng or random.Random(), sleep=sleep)
         self.calls = 0  # requests sent, retries and re-asks included (for the invocation log)
 
     @property
@@ -110,35 +84,28 @@ class BedrockJudgeClient:
     def parts_for(self, criteria: tuple[str, ...]) -> tuple[str, ...]:
         return self.kind.parts_for(criteria)
 
-    def _backoff(self, attempt: int, deadline: float | None) -> bool:
-        """Sleep before retry number `attempt` (0 first); False when the deadline leaves no time for it."""
-        ceiling = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** min(attempt, 30))
-        wait = self._rng.uniform(0.0, ceiling)
-        if deadline is not None and time.monotonic() + wait >= deadline:
-            return False
-        self._sleep(wait)
-        return True
-
     def send(self, request: JudgeRequest, deadline: float | None = None) -> tuple[str, str]:
         """(text, stop reason) of one request, retried as above; raises JudgeFailure."""
         kwargs = converse_kwargs(self.settings.model_id, request)
         error: ClassifiedError | None = None
-        for attempt in range(self.settings.max_attempts):
-            if deadline is not None and time.monotonic() >= deadline:
-                break
+        attempts = 0
+        while deadline is None or time.monotonic() < deadline:
+            attempts += 1
             self.calls += 1
             try:
-                response = self.client.converse(**kwargs)
-            except Exception as exc:  # classified below; anything unknown is a non-retryable judge error
+                reply = read_reply(self.client.converse(**kwargs))
+            except Exception as exc:  # classified by the one table; anything unknown is not retried
                 error, retryable = classify(exc)
-                if not retryable or attempt + 1 >= self.settings.max_attempts:
+                if not retryable or not self.backoff.may_retry(attempts):
                     raise JudgeFailure(error) from exc
-                if not self._backoff(attempt, deadline):
+                delay = self.backoff.delay(attempts - 1)
+                if not self.backoff.fits(delay, deadline):
                     break
+                (self.backoff.sleep or time.sleep)(delay)
                 continue
-            return response_text(response), str(response.get("stopReason") or "end_turn")
+            return reply.text, reply.stop_reason
         raise JudgeFailure(ClassifiedError(ErrorKind.TIMEOUT, "judge: the deadline passed before a verdict"
-                                           + (f" (last error: {error.message})" if error else ""), "judge"))
+                                           + (f" (last error: {error.message})" if error else ""), STAGE))
 
     def score_part(self, part: str, output_text: str, reference: Any, document: str,
                    deadline: float | None = None) -> dict[str, float]:

@@ -34,6 +34,7 @@ from evals.providers.base import GenerationRequest, ProviderError
 from evals.providers.bedrock.client import BedrockProvider, settings_from_config
 from evals.providers.replay import ReplayFormatError
 from evals.providers.replay import _read_line as read_replay_line
+from metrics.bedrock.errors import classify_code
 
 MANIFEST = "batch.json"
 INPUT_DIR, OUTPUT_DIR, COLLECTED_DIR = "input", "output", "collected"
@@ -43,7 +44,6 @@ MIN_RECORDS_PER_JOB = 100  # Bedrock rejects smaller jobs; we warn, the job's ow
 RUNNING = ("Submitted", "Validating", "Scheduled", "InProgress", "Stopping")
 SUCCEEDED = ("Completed", "PartiallyCompleted")
 TERMINAL = (*SUCCEEDED, "Failed", "Stopped", "Expired")
-RETRYABLE_POLL_ERRORS = ("ThrottlingException", "ServiceUnavailableException", "InternalServerException")
 MISSING, MALFORMED = "MissingOutput", "MalformedOutput"
 INVALID_INPUT = "ValidationException"  # the replay provider classifies it as a validation error
 _JOB_NAME = re.compile(r"[^a-zA-Z0-9-]+")
@@ -319,7 +319,7 @@ def wait(folder: Path, bedrock: Any, *, poll_s: float = 60.0, deadline_s: float 
                 return job
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code not in RETRYABLE_POLL_ERRORS:
+            if not classify_code(code).retryable:  # the one Bedrock error table
                 raise BatchError(f"GetModelInvocationJob failed for {folder}: {code}: {exc}") from None
             job = BatchJob.load(folder)
         if clock() + poll_s > until:

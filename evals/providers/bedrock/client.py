@@ -3,12 +3,13 @@
 One `generate` is one Converse call: botocore's own retries are switched off (total_max_attempts=1) because
 the engine retries with its own backoff, budget and deadline; letting botocore retry too would multiply
 attempts and hide them from the engine's counts. Every failure leaves as a ProviderError classified by the
-tables below, so the engine knows what to retry and what must stop the run.
+one Bedrock error table (metrics/bedrock/errors.py, shared with the reward judge and batch inference),
+so the engine knows what to retry and what must stop the run. The request is the one Converse builder's
+(metrics/bedrock/converse.py).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ from typing import Any, Protocol
 
 from evals.providers.base import Generation, GenerationRequest, ProviderError, Usage
 from evals.providers.registry import ProviderContext
+from metrics.bedrock.converse import ConverseInputError, MalformedReply, converse_request, read_reply
+from metrics.bedrock.errors import CLIENT_ERRORS, ErrorRule, classify_exception
 from metrics.errors import ErrorKind
 
 
@@ -40,59 +43,10 @@ CREDENTIALS_HELP = (
 )
 # A Bedrock resource ARN: custom-model-deployment, provisioned-model, inference-profile, foundation-model...
 _ARN = re.compile(r"^arn:aws(-[a-z-]+)?:bedrock:[a-z0-9-]+:(\d{12})?:[a-z-]+/\S+$")
-# ValidationException messages that mean "this model id is wrong", as opposed to "this input is wrong"
-# (too long, bad content), which must fail only its own sample.
-_MODEL_ID_PROBLEM = re.compile(r"model identifier|model id|modelid|\barn\b|on-demand throughput|inference profile"
-                               r"|provisioned|custom model|not supported by this model", re.IGNORECASE)
 
 
 class BedrockConfigError(ValueError):
     """The model config cannot make a working client; the message names the file, the field and the fix."""
-
-
-@dataclass(frozen=True)
-class ErrorRule:
-    kind: ErrorKind
-    retryable: bool
-    fatal: bool = False
-
-
-# botocore ClientError code -> classification.
-CLIENT_ERRORS: dict[str, ErrorRule] = {
-    "ThrottlingException": ErrorRule(ErrorKind.THROTTLED, retryable=True),
-    "ModelNotReadyException": ErrorRule(ErrorKind.PROVIDER, retryable=True),
-    "ServiceUnavailableException": ErrorRule(ErrorKind.PROVIDER, retryable=True),
-    "InternalServerException": ErrorRule(ErrorKind.PROVIDER, retryable=True),
-    "ModelTimeoutException": ErrorRule(ErrorKind.TIMEOUT, retryable=True),
-    "ModelErrorException": ErrorRule(ErrorKind.PROVIDER, retryable=False),  # the model failed on this input
-    "ServiceQuotaExceededException": ErrorRule(ErrorKind.THROTTLED, retryable=False, fatal=True),
-    "ValidationException": ErrorRule(ErrorKind.VALIDATION, retryable=False),  # fatal when about the model id
-    "ResourceNotFoundException": ErrorRule(ErrorKind.VALIDATION, retryable=False, fatal=True),
-    "AccessDeniedException": ErrorRule(ErrorKind.AUTH, retryable=False, fatal=True),
-    "UnrecognizedClientException": ErrorRule(ErrorKind.AUTH, retryable=False, fatal=True),
-    "InvalidSignatureException": ErrorRule(ErrorKind.AUTH, retryable=False, fatal=True),
-    "ExpiredTokenException": ErrorRule(ErrorKind.AUTH, retryable=False, fatal=True),
-}
-_UNKNOWN_CLIENT_ERROR = ErrorRule(ErrorKind.PROVIDER, retryable=False)
-
-
-def _transport_rules() -> list[tuple[type[BaseException], ErrorRule]]:
-    """botocore exceptions that are not service errors, most specific first (checked with isinstance)."""
-    from botocore import exceptions as bx
-    from botocore.parsers import ResponseParserError
-
-    return [
-        (bx.NoCredentialsError, ErrorRule(ErrorKind.AUTH, retryable=False, fatal=True)),
-        (bx.PartialCredentialsError, ErrorRule(ErrorKind.AUTH, retryable=False, fatal=True)),
-        (bx.TokenRetrievalError, ErrorRule(ErrorKind.AUTH, retryable=False, fatal=True)),
-        (bx.ReadTimeoutError, ErrorRule(ErrorKind.TIMEOUT, retryable=True)),
-        (bx.ConnectTimeoutError, ErrorRule(ErrorKind.TIMEOUT, retryable=True)),
-        (bx.EndpointConnectionError, ErrorRule(ErrorKind.PROVIDER, retryable=True)),
-        (bx.ConnectionClosedError, ErrorRule(ErrorKind.PROVIDER, retryable=True)),  # connection reset
-        (bx.HTTPClientError, ErrorRule(ErrorKind.PROVIDER, retryable=True)),
-        (ResponseParserError, ErrorRule(ErrorKind.PROVIDER, retryable=True)),  # malformed reply
-        (bx.ParamValidationError, ErrorRule(ErrorKind.VALIDATION, retryable=False)),
-    ]
 
 
 @dataclass(frozen=True)
@@ -227,7 +181,6 @@ class BedrockProvider:
         self.model_id = settings.model_id
         self.max_concurrency = settings.max_concurrency
         self._client = client
-        self._transport = _transport_rules()
         self._workers = workers  # when set, calls run in the worker processes' own boto3 clients
 
     def identity(self) -> Mapping[str, Any]:
@@ -245,38 +198,15 @@ class BedrockProvider:
     def converse_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
         """The Converse parameters for one request. Values set in the model config win over the request's."""
         s = self.settings
-        for message in request.messages:
-            if not isinstance(message.get("content"), str) or not isinstance(message.get("role"), str):
-                raise ProviderError(ErrorKind.INPUT, f"item {request.item_id!r}: every message needs a string "
-                                    f"role and content, got {sorted(message)} with content "
-                                    f"{type(message.get('content')).__name__}", code="BadMessage")
-        system = [{"text": m["content"]} for m in request.messages if m["role"] == "system" and m["content"]]
-        messages = [
-            {"role": "assistant" if m["role"] in ("assistant", "nova_assistant") else "user",
-             "content": [{"text": m["content"]}]}
-            for m in request.messages if m["role"] != "system"
-        ]
-        inference: dict[str, Any] = {"maxTokens": int(s.max_tokens or request.max_tokens)}
-        temperature = s.temperature if s.temperature is not None else request.temperature
-        if temperature is not None:
-            inference["temperature"] = float(temperature)
-        top_p = s.top_p if s.top_p is not None else request.top_p
-        if top_p is not None:
-            inference["topP"] = float(top_p)
-        stop = list(s.stop or request.stop)
-        if stop:
-            inference["stopSequences"] = stop
-        kwargs: dict[str, Any] = {"modelId": s.model_id, "messages": messages, "inferenceConfig": inference}
-        if system:
-            kwargs["system"] = system
-        if request.schema is not None and s.structured_output == "native":
-            kwargs["outputConfig"] = {"textFormat": {
-                "type": "json_schema",
-                "structure": {"jsonSchema": {"schema": json.dumps(request.schema), "name": "output"}},
-            }}
-        if s.additional_request_fields:
-            kwargs["additionalModelRequestFields"] = dict(s.additional_request_fields)
-        return kwargs
+        try:
+            return converse_request(
+                s.model_id, request.messages, max_tokens=s.max_tokens or request.max_tokens,
+                temperature=s.temperature if s.temperature is not None else request.temperature,
+                top_p=s.top_p if s.top_p is not None else request.top_p, stop=s.stop or request.stop,
+                schema=request.schema if s.structured_output == "native" else None,
+                additional_fields=s.additional_request_fields)
+        except ConverseInputError as exc:
+            raise ProviderError(ErrorKind.INPUT, f"item {request.item_id!r}: {exc}", code="BadMessage") from None
 
     # --- call ------------------------------------------------------------------------------------
 
@@ -293,44 +223,23 @@ class BedrockProvider:
         return self.parse_response(response, measured_ms)
 
     def parse_response(self, response: Mapping[str, Any], measured_ms: float = 0.0) -> Generation:
-        message = (response.get("output") or {}).get("message")
-        if not isinstance(message, Mapping) or "stopReason" not in response:
-            # botocore turns a body that is not JSON into a response without `output`.
-            raise ProviderError(ErrorKind.PROVIDER, f"{self.model_id}: malformed Converse response (no output "
-                                f"message); keys: {sorted(k for k in response if k != 'ResponseMetadata')}",
-                                retryable=True, code="MalformedResponse")
-        # GPT OSS sends a reasoningContent block before the answer: keep only text blocks.
-        text = "".join(block["text"] for block in message.get("content", []) if "text" in block)
-        usage = response.get("usage") or {}
-        latency = (response.get("metrics") or {}).get("latencyMs")
+        try:
+            reply = read_reply(response)
+        except MalformedReply as exc:
+            raise self._error(CLIENT_ERRORS["MalformedResponse"], "MalformedResponse", str(exc)) from None
         return Generation(
-            text=text,
-            stop_reason=str(response["stopReason"]),
-            usage=Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))),
-            latency_ms=float(latency) if latency is not None else measured_ms,
+            text=reply.text,
+            stop_reason=reply.stop_reason,
+            usage=Usage(reply.input_tokens, reply.output_tokens),
+            latency_ms=reply.latency_ms if reply.latency_ms is not None else measured_ms,
             model_id=self.model_id,
         )
 
     def classify(self, exc: BaseException) -> ProviderError:
-        from botocore.exceptions import ClientError
-
+        """The ProviderError of a failed call, as the one Bedrock error table classifies it."""
         if isinstance(exc, ProviderError):
             return exc
-        if isinstance(exc, ClientError):
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            message = str(error.get("Message", "")) or str(exc)
-            return self._client_error(code, message)
-        for exc_type, rule in self._transport:
-            if isinstance(exc, exc_type):
-                return self._error(rule, type(exc).__name__, str(exc))
-        return ProviderError(ErrorKind.PROVIDER, f"{self.model_id}: {type(exc).__name__}: {exc}",
-                             code=type(exc).__name__)
-
-    def _client_error(self, code: str, message: str) -> ProviderError:
-        rule = CLIENT_ERRORS.get(code, _UNKNOWN_CLIENT_ERROR)
-        if code == "ValidationException" and _MODEL_ID_PROBLEM.search(message):
-            rule = ErrorRule(ErrorKind.VALIDATION, retryable=False, fatal=True)
+        code, message, rule = classify_exception(exc)
         return self._error(rule, code, message)
 
     def _error(self, rule: ErrorRule, code: str, message: str) -> ProviderError:
