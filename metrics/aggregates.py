@@ -1,5 +1,5 @@
 """How per-sample values combine into a run-level metric. Declared here (pure data), computed with
-confidence intervals in evals/statistics.py, so the Lambda never needs numpy.
+confidence intervals in evals/stats/estimate.py, so the Lambda never needs numpy.
 
 RULES is the one table of what each kind computes, from the sums of its inputs over a run (`run`) and for a
 single sample (`sample`), with each rule's answer when there is nothing to divide by:
@@ -12,7 +12,7 @@ single sample (`sample`), with each rule's answer when there is nothing to divid
 
 A run with nothing to measure has no value (NaN: reported as n/a, never as perfect or zero); a single sample
 with nothing to find and nothing flagged is perfect (1.0), which is what per-sample comparisons (wins, ties,
-agreement) need. evals/statistics.py computes the run rule vectorised over bootstrap resamples and is tested
+agreement) need. evals/stats/estimate.py computes the run rule vectorised over bootstrap resamples and is tested
 against this table."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Per sample: `accuracy` (0 or 1), and for every class c of the task the counts `<prefix>_tp/<c>`,
 `<prefix>_fp/<c>`, `<prefix>_fn/<c>` (each 0 or 1). Run-level macro-F1 and per-class F1 are then sums over
 the samples (metrics.aggregates.macro_f1 / f1), so their bootstrap intervals resample whole samples. The
-(gold, predicted) pair goes into the details, from which evals/confusion.py builds a confusion matrix.
+(gold, predicted) pair goes into the details, from which evals/stats/confusion.py builds a confusion matrix.
 
 Invalid answers: an answer that is not JSON (PARSE error), fails the output schema, or names a label outside
 the classes (SCHEMA error) has no prediction. It counts as wrong for accuracy and as a false negative of its

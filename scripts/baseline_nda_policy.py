@@ -1,7 +1,7 @@
 """Offline reference figures for the nda_policy task, without any model: the majority-class baseline (every
 rule gets its most frequent training label, no evidence) and, as a sanity check, the gold answer rendered
 by the task (which must score 1 on labels and evidence). Scored through task.score and aggregated with the
-run's bootstrap CIs (evals.statistics.estimate_all), exactly as `rft-evals run` would.
+run's bootstrap CIs (evals.stats.estimate.estimate_all), exactly as `rft-evals run` would.
 
     python scripts/baseline_nda_policy.py [--split test] [--answer majority|gold] [--set key=value ...]
 
@@ -39,7 +39,7 @@ def task_config(overrides: Sequence[str] = ()) -> dict[str, Any]:
 def baseline_figures(task: Any, split: str = "test", answer: str = "majority", seed: int = 0,
                      resamples: int = 1000) -> dict[str, Any]:
     """Score `answer` (majority | gold) on every item of `split`; the figures other scripts can reuse."""
-    from evals.statistics import estimate_all
+    from evals.stats.estimate import estimate_all
 
     render = getattr(task, ANSWERS[answer])
     items = task.rows(split)

@@ -1,7 +1,7 @@
 """Benchmark the runner at scale with an instant in-process model (not a test).
 
 For each size N (1,000, 10,000 and 100,000 items by default), a fresh Python process runs the real runner
-(`evals.runner.evaluate_candidate`) on the contract_review task: N items made by cycling the fold's test
+(`evals.run.runner.evaluate_candidate`) on the contract_review task: N items made by cycling the fold's test
 windows (each copy gets a unique id and a unique document line, so every request has its own cache key), the
 `instant` provider answering each with the item's gold answer, the task's real scoring, records streamed to
 JSONL, and the SQLite generation cache in a temporary folder. Two passes over the same items:
@@ -33,8 +33,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `evals` and `tasks` without an install
 
-from evals.cache import GenerationCache  # noqa: E402
-from evals.items import DatasetItems  # noqa: E402
+from evals.inference.cache import GenerationCache  # noqa: E402
+from evals.run.items import DatasetItems  # noqa: E402
 from evals.providers.base import Generation  # noqa: E402
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -137,7 +137,7 @@ def _size_mb(*paths: Path) -> float:
 def _pass(task: Any, items: CycledItems, cache: TimedCache, run_dir: Path, args: argparse.Namespace,
           data_root: Path) -> dict[str, Any]:
     from evals.providers.registry import ProviderContext
-    from evals.runner import RunSettings, evaluate_candidate
+    from evals.run.runner import RunSettings, evaluate_candidate
 
     settings = RunSettings(seed=0, bootstrap_resamples=args.resamples, run_dir=run_dir, chunk_size=args.chunk_size,
                            keep_full_records=args.keep_full_records)

@@ -1,4 +1,4 @@
-"""evals/agreement.py: correlations equal scipy's, kappa and AUROC equal scikit-learn's, bootstrap replicates
+"""evals/stats/agreement.py: correlations equal scipy's, kappa and AUROC equal scikit-learn's, bootstrap replicates
 equal the same libraries on the resampled data, undefined cases are NaN, and the disagreement lists hold the
 right samples with their texts."""
 
@@ -11,11 +11,12 @@ import pytest
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
-from evals import agreement
-from evals.agreement import agreement_block, agreement_section, agreement_stats, bootstrap_weights, policy_agreement
+import evals.stats.agreement as agreement
+from evals.stats.agreement import (agreement_block, agreement_section, agreement_stats, bootstrap_weights,
+                                   policy_agreement)
 from evals.json_safe import json_safe
-from evals.records import SampleRecord
-from evals.sample_scores import sample_score
+from evals.samples.records import SampleRecord
+from evals.samples.scores import sample_score
 from metrics.aggregates import f1, macro_f1, mean, ratio
 
 RISK_F1 = f1("risk_f1", "risk_tp", "risk_fp", "risk_fn")

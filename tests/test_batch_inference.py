@@ -17,10 +17,10 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from evals import batch_cli
-from evals import batch_inference as batch
+import evals.cli.batch as batch_cli
+import evals.providers.bedrock.batch as batch
 from evals.providers.base import GenerationRequest
-from evals.providers.bedrock import BedrockProvider, settings_from_config
+from evals.providers.bedrock.client import BedrockProvider, settings_from_config
 from evals.providers.registry import ProviderContext, build_provider
 
 ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123"
@@ -135,7 +135,7 @@ def test_write_holds_the_run_items_in_order(written, selection):
     lines = [json.loads(line) for f in job.input_files for line in (written / f).read_text().splitlines()]
     assert [line["recordId"] for line in lines] == [batch.record_id(i) for i in range(6)]
     # each modelInput is the request the online provider would send for that item
-    from evals.runner import build_requests
+    from evals.run.runner import build_requests
 
     nova = batch_cli.compose_run_config(OVERRIDES)["candidates"]["rft"]
     online = BedrockProvider(settings_from_config(nova), client=None)

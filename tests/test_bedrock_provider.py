@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from evals.engine import Engine, EngineSettings, FatalRunError
+from evals.inference.engine import Engine, EngineSettings, FatalRunError
 from evals.providers.base import GenerationRequest, ProviderError
-from evals.providers.bedrock import BedrockConfigError, BedrockProvider, build
+from evals.providers.bedrock.client import BedrockConfigError, BedrockProvider, build
 from evals.providers.registry import ProviderContext, build_provider
-from evals.retry import BackoffPolicy
+from evals.inference.retry import BackoffPolicy
 from metrics.errors import ErrorKind
 
 try:  # repo root on sys.path (python -m pytest, or pytest's pythonpath = ["."])

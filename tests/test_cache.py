@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from _cache_helpers import committed_keys
 
-from evals.cache import CacheError, GenerationCache, cache_key
+from evals.inference.cache import CacheError, GenerationCache, cache_key
 from evals.providers.base import Generation, GenerationRequest, Usage
 
 IDENTITY = {"kind": "llamacpp", "model": "SmolLM2-135M-Instruct.Q4_1.gguf", "sha256": "ab12", "n_ctx": 4096}
@@ -225,7 +225,7 @@ def test_len_and_stats_count_queued_entries_once(tmp_path):
 
 CRASHING_WRITER = """
 import os, signal, sys
-from evals.cache import GenerationCache
+from evals.inference.cache import GenerationCache
 from evals.providers.base import Generation
 cache = GenerationCache(sys.argv[1], batch_size=1000, flush_interval_s=3600)
 for i in range(5):

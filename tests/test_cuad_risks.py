@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from evals.statistics import estimate_all
+from evals.stats.estimate import estimate_all
 from tasks.cuad_risks import cuad, prompt
 from tasks.cuad_risks.playbook import PACKAGED_PLAYBOOK, PlaybookError, load_playbook
 from tasks.cuad_risks.segment import SegmentParams, segment

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.data_cli import check, fetch
+from evals.cli.data import check, fetch
 from tasks.cuad_risks import cuad
 from tasks.data_derive import (
     LEGALBENCH_UNFAIR_TOS_LABELS,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.data_cli import add_data_commands, check, fetch
+from evals.cli.data import add_data_commands, check, fetch
 from tasks.data_pins import PINS_PATH, load_pins, url
 from tasks.data_root import ENV_VAR, MissingDataError, data_root, require
 

@@ -10,13 +10,13 @@ from collections import Counter
 
 import pytest
 
-from evals import deadline
-from evals.cache import GenerationCache
-from evals.engine import CallOutcome, Engine, EngineSettings, FatalRunError
+import evals.inference.deadline as deadline
+from evals.inference.cache import GenerationCache
+from evals.inference.engine import CallOutcome, Engine, EngineSettings, FatalRunError
 from evals.providers.base import Generation, GenerationRequest, ProviderError, Usage
-from evals.rate_limit import RateLimiter, TokenBucket
-from evals.retry import BackoffPolicy
-from evals.usage import UsageStats
+from evals.inference.rate_limit import RateLimiter, TokenBucket
+from evals.inference.retry import BackoffPolicy
+from evals.inference.usage import UsageStats
 from metrics.errors import ErrorKind
 
 HANG = "hang"

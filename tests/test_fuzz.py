@@ -777,7 +777,7 @@ def test_regression_config_loaders_raise_their_documented_error(loader, data, er
 
 
 def test_a_record_with_a_lone_surrogate_can_be_written(task, rows, tmp_path):
-    from evals.records import RecordWriter, SampleRecord
+    from evals.samples.records import RecordWriter, SampleRecord
 
     answer = json.loads(task.render_gold(rows[0]))
     answer["comments"][0]["rationale"] += " \ud800"
@@ -789,7 +789,7 @@ def test_a_record_with_a_lone_surrogate_can_be_written(task, rows, tmp_path):
     with RecordWriter(tmp_path / "records.jsonl") as writer:
         writer.write(record)
     assert json.loads((tmp_path / "records.jsonl").read_text(encoding="utf-8"))["item_id"] == "i"
-    from evals.records import read_records
+    from evals.samples.records import read_records
 
     (back,) = read_records(tmp_path / "records.jsonl")
     assert back.output == text and back.details == json.loads(json.dumps(score.details))

@@ -1,4 +1,4 @@
-"""evals/gate.py: a regression is a drop beyond its threshold that is also significant; an equal run, a
+"""evals/suite/gate.py: a regression is a drop beyond its threshold that is also significant; an equal run, a
 small insignificant drop and a significant drop within the threshold all pass."""
 
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from evals.gate import (
+from evals.suite.gate import (
     GateConfigError,
     GateThreshold,
     check_threshold_names,
@@ -15,8 +15,8 @@ from evals.gate import (
     gate_summary,
     parse_thresholds,
 )
-from evals.records import SampleRecord
-from evals.statistics import Estimate
+from evals.samples.records import SampleRecord
+from evals.stats.estimate import Estimate
 from metrics.aggregates import f1, mean
 
 CHECK_KEYS = {"task", "candidate", "metric", "baseline", "current", "delta", "ci_low", "ci_high", "p_value",

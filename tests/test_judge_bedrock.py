@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from evals.cache import GenerationCache
-from evals.judging import judge_candidate_records, run_judge
-from evals.records import SampleRecord
+from evals.inference.cache import GenerationCache
+from evals.judging.judge import judge_candidate_records, run_judge
+from evals.samples.records import SampleRecord
 from metrics.errors import ErrorKind
 from metrics.judges import prompt_hygiene
 from metrics.judges.types import JudgeSample
@@ -202,7 +202,7 @@ def _rubric_responder(model_id, body):
                                                    ("contract_review", "contract_review_rubric_gpt_oss",
                                                     _rubric_responder)])
 def test_judge_eval_end_to_end_against_fake_bedrock(tmp_path, data, judge, responder, monkeypatch):
-    from evals.judge_eval import execute
+    from evals.suite.judge_eval import execute
 
     with FakeBedrock(Script(respond=responder)) as fake:
         monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.url)  # reaches compare variants too

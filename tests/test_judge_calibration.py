@@ -14,8 +14,8 @@ import pytest
 import yaml
 from hydra import compose, initialize_config_dir
 
-from evals.judge_calibration import CalibrationError, check_calibration, find_report
-from evals.reward_cli import main as reward_main
+from evals.judging.calibration import CalibrationError, check_calibration, find_report
+from evals.cli.reward import main as reward_main
 from metrics.reward.config import RewardConfig, RewardConfigError
 from _data import DATA
 from _judge_scripts import comment_count, scale_reply, user_text
@@ -52,7 +52,7 @@ def _reward(calibration: dict, name: str = "contract_review_scale") -> RewardCon
 @pytest.fixture(scope="module")
 def scale_run(tmp_path_factory):
     """judge-eval data=contract_review for the scale judge on GPT OSS (served by the scripted fake)."""
-    from evals.judge_eval import execute
+    from evals.suite.judge_eval import execute
 
     tmp = tmp_path_factory.mktemp("judge-eval")
     mp = pytest.MonkeyPatch()

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 ])
 def test_judge_eval_runs_offline_with_smollm2(tmp_path, judge, data, extra):
     pytest.importorskip("llama_cpp")
-    from evals.judge_eval import execute
+    from evals.suite.judge_eval import execute
 
     (REPO / "tests" / "_one_probe.jsonl").exists() or pytest.skip("probe fixture missing")
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):

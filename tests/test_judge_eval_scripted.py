@@ -13,10 +13,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from evals.conf_dir import conf_dir
-from evals.judge_eval import flip_rate, pair_self_consistency, pairwise_report, rubric_report, \
+from evals.conf import conf_dir
+from evals.suite.judge_eval import flip_rate, pair_self_consistency, pairwise_report, rubric_report, \
     rubric_self_consistency
-from evals.judging import run_judge
+from evals.judging.judge import run_judge
 from metrics.judges import prompt_hygiene
 from metrics.judges.rubric import FAIL, PASS
 from metrics.judges.types import JudgeSample

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evals.cache import GenerationCache
-from evals.runner import RunSettings, evaluate_candidate
+from evals.inference.cache import GenerationCache
+from evals.run.runner import RunSettings, evaluate_candidate
 from evals.providers.registry import ProviderContext
 from metrics.reward.lambda_handler import build_judge, handle
 from _reward_helpers import DATA, ROOT, bundle_for, check_contract, load_task, sample, verdict_by_content

@@ -60,11 +60,11 @@ def test_ray_cluster_launcher_config_composes():
 
 def test_run_passes_the_multirun_flag_to_hydra(monkeypatch):
     """`rft-evals run -m ...` hands argv to Hydra untouched, so -m/--multirun reaches it."""
-    import evals.run_command
-    from evals import cli
+    import evals.run.command
+    import evals.cli.main as cli
 
     seen: list[list[str]] = []
-    monkeypatch.setattr(evals.run_command, "hydra_main", lambda: seen.append(list(sys.argv)))
+    monkeypatch.setattr(evals.run.command, "hydra_main", lambda: seen.append(list(sys.argv)))
     monkeypatch.setattr(sys, "argv", ["rft-evals"])
     assert cli.main(["run", "-m", "hydra/launcher=joblib", "seed=0,1"]) == 0
     assert seen and seen[0][1:] == ["-m", "hydra/launcher=joblib", "seed=0,1"]

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from evals.statistics import estimate_all
+from evals.stats.estimate import estimate_all
 from metrics.errors import ErrorKind
 from metrics.evidence import RuleEvidence, evidence_values
 from metrics.policy_nli import LABELS, majority_labels

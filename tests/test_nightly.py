@@ -23,7 +23,7 @@ import yaml
 from _fake_bedrock_env import fake_bedrock_env
 from _reward_helpers import asked_criteria, rubric_reply
 
-from evals.suite_config import BaselineKind, SuiteConfig, SuiteConfigError
+from evals.suite.config import BaselineKind, SuiteConfig, SuiteConfigError
 from tests.fakes.bedrock_server import FakeBedrock, Script, reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +66,7 @@ def test_bad_suite_names_the_file_and_key(patch, message):
 
 
 def test_task_run_config_applies_only_roles_and_suite_settings():
-    from evals.nightly import task_run_config
+    from evals.suite.nightly import task_run_config
 
     suite = SuiteConfig.from_mapping({**_suite("local"), "only": ["smollm2_zero_shot", "tfidf_baseline"]})
     nightly = {"tracking": {"enabled": False, "uri": "", "experiment": "x"}, "cache": {"enabled": False, "path": "c"},
@@ -84,8 +84,8 @@ def test_task_run_config_applies_only_roles_and_suite_settings():
 def test_a_missing_baseline_folder_stops_the_night_before_any_model_call(tmp_path):
     from hydra import compose, initialize_config_dir
 
-    from evals.nightly import CONF_DIR, run_nightly
-    from evals.run_data import RunDataError
+    from evals.suite.nightly import CONF_DIR, run_nightly
+    from evals.run.outputs import RunDataError
 
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose(config_name="nightly", overrides=["suite=local", f"suite.baseline={tmp_path}/nowhere",
@@ -166,7 +166,7 @@ def _nightly_in_process(tmp: Path, env: dict[str, str], night: str,
     from hydra import compose, initialize_config_dir
     from rich.console import Console
 
-    from evals.nightly import CONF_DIR, run_nightly
+    from evals.suite.nightly import CONF_DIR, run_nightly
 
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
@@ -347,14 +347,14 @@ def test_compare_two_run_folders_and_run_ids(nights):
     rows = result["tasks"]["contract_review"]["rft"]
     assert next(r for r in rows if r["metric"] == "risk_f1")["diff"] == pytest.approx(-1.0)
     # night 3 against night 1 by MLflow run id: equal outputs pass
-    from evals.compare_command import main
+    from evals.suite.compare import main
 
     ids = [_report(nights, n)["run_id"] for n in ("night3", "night1")]
     assert main([*ids, "--tracking-uri", f"sqlite:///{tmp}/mlflow.db"]) == 0
 
 
 def test_compare_rejects_what_is_not_a_run(tmp_path):
-    from evals.compare_command import main
+    from evals.suite.compare import main
 
     assert main([str(tmp_path), str(tmp_path)]) == 2
     assert main(["not-a-run", str(tmp_path)]) == 2

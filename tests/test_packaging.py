@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from _data import require_dataset
-from evals import conf_dir as conf_dir_module
+import evals.conf as conf_dir_module
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,10 +49,10 @@ def test_missing_configs_are_a_clear_error(monkeypatch, tmp_path):
 
 
 def test_no_module_finds_conf_next_to_itself():
-    # one helper (evals/conf_dir.py) knows where conf/ is; nothing else climbs out of its package to find it
+    # one helper (evals/conf.py) knows where conf/ is; nothing else climbs out of its package to find it
     modules = [p for folder in ("evals", "tasks", "metrics") for p in (REPO / folder).rglob("*.py")]
     offenders = [str(p.relative_to(REPO)) for p in modules
-                 if p.name != "conf_dir.py" and '/ "conf"' in p.read_text(encoding="utf-8")]
+                 if p.name != "conf.py" and '/ "conf"' in p.read_text(encoding="utf-8")]
     assert not offenders
 
 
@@ -93,7 +93,7 @@ def test_wheel_installed_non_editable_runs_the_baseline_offline(tmp_path):
     env = {**CLEAN_ENV, **{"RFT_DATA_DIR": str(root), "RFT_CACHE_DIR": str(work / "cache"), "HF_HUB_OFFLINE": "1",
                 "HF_DATASETS_OFFLINE": "1", "NO_COLOR": "1"}}
     where = _run([str(bin_dir / "python"), "-c",
-                  "import evals, evals.conf_dir as c; print(evals.__file__); print(c.conf_dir())"],
+                  "import evals, evals.conf as c; print(evals.__file__); print(c.conf_dir())"],
                  cwd=work, env=env).stdout.split()
     assert all(Path(p).is_relative_to(venv) for p in where), where
     assert Path(where[1]).name == "rft_evals_conf"

@@ -1,4 +1,4 @@
-"""evals/paired.py against known answers: the permutation test equal to hand-computed McNemar and sign-flip
+"""evals/stats/paired.py against known answers: the permutation test equal to hand-computed McNemar and sign-flip
 p-values, McNemar and Wilcoxon helpers against scipy, a hand-worked Holm example, Wilson intervals, and the
 coverage of the permutation interval on simulated data with a known difference."""
 
@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from evals.json_safe import json_safe
-from evals.paired import (
+from evals.stats.paired import (
     align,
     bootstrap_p_value,
     compare_candidates,
@@ -22,7 +22,7 @@ from evals.paired import (
     wilcoxon,
     win_rate,
 )
-from evals.records import SampleRecord
+from evals.samples.records import SampleRecord
 from metrics.aggregates import f1, macro_f1, mean, ratio
 
 COMPARISON_KEYS = {"metric", "a", "b", "n_pairs", "a_value", "b_value", "diff", "ci_low", "ci_high", "test",

@@ -25,10 +25,10 @@ import pytest
 import yaml
 
 from _task_matrix import CONFIG_TASK, EVERY_TASK, ROOT, build, config_reward_path, reward_name, write_config_task
-from evals.engine import CallOutcome
-from evals.export_rft import export
+from evals.inference.engine import CallOutcome
+from evals.rft.export import export
 from evals.providers.base import Generation, GenerationRequest
-from evals.runner import RunSettings, score_outcome
+from evals.run.runner import RunSettings, score_outcome
 from metrics.reward.bundle import RewardBundle
 from metrics.reward.runtimes import RUNTIMES, Answer, Scored, scored_from_lambda
 
@@ -48,7 +48,7 @@ class Prepared:
     by_format: dict[str, dict[str, Any]]  # format -> item id -> the reference as that export wrote it
     kinds: dict[str, str]  # answer id -> gold | other_gold | baseline | smollm2 | degenerate:<what>
     nova: dict[str, dict[str, Any]]  # item id -> its record in the nova export (messages, reference_answer)
-    expected: list[Scored]  # the evaluation run path (evals.runner.score_outcome with the reward configured)
+    expected: list[Scored]  # the evaluation run path (evals.run.runner.score_outcome with the reward configured)
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +151,7 @@ def _export(name: str, task, config_spec: Path, folder: Path, data_root: Path) -
     import datasets
     import pyarrow.parquet as pq
 
-    from evals.cli import main
+    from evals.cli.main import main
 
     overrides = [f"task={name}"] + ([f"task.spec={config_spec}"] if name == CONFIG_TASK else [])
     nova = folder / "nova.jsonl"
@@ -294,7 +294,7 @@ def test_judged_reward_is_identical_in_every_runtime(prepare):
     """With judge criteria (conf/reward/contract_review.yaml), the judge served by the loopback fake Bedrock with
     replies that depend only on the request: every runtime, in process, gives the run path's rewards."""
     from _reward_helpers import verdict_by_content
-    from evals.reward_cli import build_bundle, load_reward_config
+    from evals.cli.reward import build_bundle, load_reward_config
     from fakes.bedrock_server import FakeBedrock, Script
     from metrics.reward.config import RewardConfig
 

@@ -1,4 +1,4 @@
-"""evals/permutation.py: on a grid of simulated cases (every metric kind, paired and unpaired, sizes from 2 to
+"""evals/stats/permutation.py: on a grid of simulated cases (every metric kind, paired and unpaired, sizes from 2 to
 300, no effect to a large one), the 95% interval excludes 0 exactly when p < 0.05; tiny samples are never
 significant; hand-checked small cases."""
 
@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from evals.permutation import paired_permutation, unpaired_permutation
+from evals.stats.permutation import paired_permutation, unpaired_permutation
 from metrics.aggregates import AggregateKind
 
 KINDS = (AggregateKind.MEAN, AggregateKind.RATIO, AggregateKind.F1, AggregateKind.MACRO_F1)

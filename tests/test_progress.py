@@ -1,11 +1,12 @@
-"""evals/progress.py off a terminal: silent by default, plain lines with an ETA when asked (a nightly's log)."""
+"""evals/inference/progress.py off a terminal: silent by default, plain lines with an ETA when asked (a nightly's
+log)."""
 
 import io
 import sys
 
 import pytest
 
-from evals.progress import ProgressBar
+from evals.inference.progress import ProgressBar
 
 
 def test_plain_lines_say_where_the_loop_is_and_how_long_is_left(monkeypatch):

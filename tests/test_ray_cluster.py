@@ -193,7 +193,7 @@ def _sweep_losing_the_worker(command, tmp_path, cluster, env):
 def test_ray_sweep_matches_joblib_and_reruns_the_job_of_a_lost_node(cluster, ray_env, mlflow_server, tmp_path):
     from mlflow.tracking import MlflowClient
 
-    from evals.runner import candidate_metrics
+    from evals.run.runner import candidate_metrics
 
     _, env = ray_env
     cluster.ensure_worker()

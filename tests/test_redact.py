@@ -1,4 +1,4 @@
-from evals.redact import REDACTED, flatten, redact, redact_text
+from evals.tracking.redact import REDACTED, flatten, redact, redact_text
 
 FAKE_KEY_ID = "AKIA" + "ABCDEFGHIJKLMNOP"  # split so the repo holds no key-shaped literal
 

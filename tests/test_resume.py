@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from _fake_bedrock_env import fake_bedrock_env
 
-from evals.records import SampleRecord, completed_records, read_records, repair_tail
+from evals.samples.records import SampleRecord, completed_records, read_records, repair_tail
 from tests.fakes.bedrock_server import FakeBedrock, Script, reply
 
 BASE = "us.amazon.nova-2-lite-v1:0"
@@ -192,8 +192,8 @@ def test_a_run_killed_without_resume_is_marked_failed_by_the_next_run(tmp_path):
     """The stale-run check: a RUNNING run whose process is gone is marked FAILED; a live one is left alone."""
     from mlflow.tracking import MlflowClient
 
-    from evals.resilient_tracking import ResilientTracker, process_tags
-    from evals.tracking import TrackingSettings
+    from evals.tracking.resilient import ResilientTracker, process_tags
+    from evals.tracking.tracker import TrackingSettings
 
     settings = TrackingSettings(uri=f"sqlite:///{tmp_path}/mlflow.db")
     tracker = ResilientTracker(settings)

@@ -16,7 +16,7 @@ from evals.reward_audit import figures, runner
 from evals.reward_audit.judge_audit import ScriptedRubricJudge, judge_section
 from evals.reward_audit.policies import BASELINE, DEGENERATE, HONEST, VERDICT_PASS, Policy
 from evals.reward_audit.scoring import corpus_value, score_policy
-from evals.reward_cli import load_reward_config
+from evals.cli.reward import load_reward_config
 from metrics import aggregates as agg
 from metrics.reward.config import AuditThresholds
 from tests.conftest import REPO_ROOT
@@ -207,7 +207,7 @@ def test_every_shipped_reward_passes_its_audit(task_name, data_root, tmp_path):
 
 
 def test_recorded_answers_of_a_run_folder_are_audited_as_a_policy(tmp_path, review):
-    from evals.records import SampleRecord
+    from evals.samples.records import SampleRecord
     from evals.reward_audit.cli import recorded_answers
     from evals.reward_audit.policies import RUN
 

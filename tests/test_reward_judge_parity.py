@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evals.cache import GenerationCache
-from evals.export_rft import rft_record
+from evals.inference.cache import GenerationCache
+from evals.rft.export import rft_record
 from evals.providers.registry import ProviderContext
-from evals.reward_cli import main as reward_main
-from evals.runner import RunSettings, evaluate_candidate
+from evals.cli.reward import main as reward_main
+from evals.run.runner import RunSettings, evaluate_candidate
 from metrics.reward.lambda_handler import build_judge, handle
 from _judge_scripts import preference_by_content, scale_by_content
 from _reward_helpers import DATA, ROOT, bundle_for, check_contract, load_task, verdict_by_content

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from evals.conf_dir import conf_dir, task_folder_name
+from evals.conf import conf_dir, task_folder_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,7 @@ def test_the_ray_launcher_comment_has_no_placeholder_arguments():
 
 def test_the_example_event_runs_through_reward_invoke(tmp_path, monkeypatch):
     from _data import require_dataset
-    from evals.cli import main
+    from evals.cli.main import main
 
     monkeypatch.setenv("RFT_DATA_DIR", str(require_dataset("claudette")))
     event_path = REPO / "docs" / "examples" / "event.json"
@@ -79,7 +79,7 @@ def test_config_task_run_folders_take_the_spec_name(tmp_path):
 
 
 def test_summary_json_is_strict_json_with_null_for_undefined_figures(tmp_path):
-    from evals.runner import write_summary
+    from evals.run.runner import write_summary
 
     class Result:
         name, role, provider, model_id, records, errors, model_calls, mlflow_run_id = (
@@ -101,7 +101,7 @@ def test_summary_json_is_strict_json_with_null_for_undefined_figures(tmp_path):
 def test_the_per_class_f1_table_is_printed():
     from rich.console import Console
 
-    from evals.console import category_table, print_results
+    from evals.run.console import category_table, print_results
 
     class Estimate:
         def __init__(self, name, value):
@@ -220,10 +220,10 @@ def test_the_few_shot_candidate_is_named_as_such():
 
 
 def test_a_scorer_exception_in_a_run_is_a_scorer_error_counted_apart():
-    from evals.engine import CallOutcome
+    from evals.inference.engine import CallOutcome
     from evals.providers.base import Generation, GenerationRequest, Usage
-    from evals.records import error_counts
-    from evals.runner import score_outcome
+    from evals.samples.records import error_counts
+    from evals.run.runner import score_outcome
     from metrics.types import SampleScore
 
     class Task:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 
-from evals.run_data import read_task_records
+from evals.run.outputs import read_task_records
 
 
 def _write(folder, item_ids):

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from _cache_helpers import committed_keys
 
-from evals import statistics
-from evals.cache import GenerationCache
-from evals.items import DatasetItems
+import evals.stats.estimate as statistics
+from evals.inference.cache import GenerationCache
+from evals.run.items import DatasetItems
 from evals.providers.base import Generation, GenerationRequest
 from evals.providers.instant import build as build_instant
 from evals.providers.registry import ProviderContext, build_provider
-from evals.records import RecordWriter, SampleRecord, compact_values, read_records
-from evals.runner import RunSettings, evaluate_candidate
+from evals.samples.records import RecordWriter, SampleRecord, compact_values, read_records
+from evals.run.runner import RunSettings, evaluate_candidate
 from metrics.aggregates import f1, mean, ratio
 from tasks.registry import build_task
 

@@ -68,7 +68,7 @@ def test_planted_secrets_appear_nowhere(tmp_path, data_root):
 
 
 def test_resume_refuses_a_redacted_override(tmp_path):
-    from evals.resume import ResumeError, resume_argv
+    from evals.run.resume import ResumeError, resume_argv
 
     run = tmp_path / "run"
     (run / ".hydra").mkdir(parents=True)

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from evals.statistics import estimate
+from evals.stats.estimate import estimate
 from metrics.aggregates import f1, mean, ratio
 
 

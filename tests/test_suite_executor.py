@@ -9,8 +9,8 @@ import pytest
 from omegaconf import OmegaConf
 from rich.console import Console
 
-from evals.run_data import load_task
-from evals.suite_executor import LocalExecutor, SuiteExecutorError, TaskRuns, join_task_folder, open_executor
+from evals.run.outputs import load_task
+from evals.suite.executor import LocalExecutor, SuiteExecutorError, TaskRuns, join_task_folder, open_executor
 
 
 def _runs(tmp_path):

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from evals.nightly import task_run_config
-from evals.nightly_analysis import aggregates_for
-from evals.suite_config import SuiteConfig
+from evals.suite.nightly import task_run_config
+from evals.suite.analysis import aggregates_for
+from evals.suite.config import SuiteConfig
 from tasks.registry import build_task
 from tests.conftest import REPO_ROOT
 
@@ -57,7 +57,7 @@ def test_suite_summary_macro_averages_each_roles_reward_over_the_tasks_every_rol
     import math
 
     from evals.report import write_report
-    from evals.suite_summary import suite_summary, summary_metrics
+    from evals.suite.summary import suite_summary, summary_metrics
 
     def cand(role, reward, cost, errors):
         return {"role": role, "n": 4, "metrics": {"reward": {"value": reward}}, "usage": {"usage/cost_usd": cost},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import mlflow
 
-from evals.tracking import Tracker, TrackingSettings
+from evals.tracking.tracker import Tracker, TrackingSettings
 
 
 def test_losing_the_race_to_create_the_experiment_uses_the_winners(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from _task_matrix import ROOT, build
-from evals.reward_cli import build_bundle, load_reward_config
+from evals.cli.reward import build_bundle, load_reward_config
 from metrics.reward import verl
 from metrics.reward.bundle import RewardBundle
 from metrics.reward.reference import MissingReferenceError, reference_from
@@ -127,7 +127,7 @@ def test_export_trl_and_verl_hold_what_the_adapters_read(task, tmp_path, capsys)
     import datasets
     import pyarrow.parquet as pq
 
-    from evals.export_rft import export
+    from evals.rft.export import export
     from metrics.reward.runtimes import Answer, RUNTIMES
 
     items = [dict(r) for r in task.select(task.load("test"), 12, 0)]
@@ -147,7 +147,7 @@ def test_export_trl_and_verl_hold_what_the_adapters_read(task, tmp_path, capsys)
 
 
 def test_export_rejects_an_unknown_format(tmp_path, capsys):
-    from evals.cli import main
+    from evals.cli.main import main
 
     assert main(["export-rft", "task=unfair_tos", "format=csv", f"out={tmp_path / 'x'}"]) == 2
     assert "format='csv' is not known" in capsys.readouterr().err
@@ -164,7 +164,7 @@ def test_trls_own_reward_step_calls_the_adapter(task, bundle_path, rows):
     import trl.trainer.grpo_trainer as grpo
     from trl.trainer.utils import get_callable_name
 
-    from evals.export_rft import rft_record, trl_row
+    from evals.rft.export import rft_record, trl_row
 
     reward = make_trl_reward(bundle_path)
     inputs = [trl_row(task, rft_record(task, r)) for r in rows]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from evals.confusion import INVALID, confusion_matrix, read_confusion
+from evals.stats.confusion import INVALID, confusion_matrix, read_confusion
 from evals.providers.base import GenerationRequest, ProviderError
 from evals.providers.registry import ProviderContext, build_provider
-from evals.statistics import estimate
+from evals.stats.estimate import estimate
 from metrics import classification
 from tasks.registry import build_task
 from tasks.unfair_tos.classes import LABELS, OTHER, UNFAIR_LABELS

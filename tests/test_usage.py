@@ -8,9 +8,9 @@ import random
 import numpy as np
 import pytest
 
-from evals.engine import CallOutcome
+from evals.inference.engine import CallOutcome
 from evals.providers.base import Generation, GenerationRequest, Usage
-from evals.usage import UsageStats, percentile, usage_table
+from evals.inference.usage import UsageStats, percentile, usage_table
 from metrics.errors import ClassifiedError, ErrorKind
 
 REQ = GenerationRequest(item_id="x", messages=({"role": "user", "content": "hi"},))

@@ -14,9 +14,9 @@ from evals.providers.base import Provider
 # kind -> "module:factory". A factory is `build(config, context) -> Provider`.
 PROVIDER_KINDS: dict[str, str] = {
     "llamacpp": "evals.providers.llamacpp:build",
-    "baseline": "evals.providers.baseline:build",
+    "baseline": "evals.providers.tfidf:build",
     "replay": "evals.providers.replay:build",
-    "bedrock": "evals.providers.bedrock:build",
+    "bedrock": "evals.providers.bedrock.client:build",
     "openai": "evals.providers.openai_compatible:build",
     "majority": "evals.providers.majority:build",
     "instant": "evals.providers.instant:build",  # benchmarks and tests: answers at once, in process

@@ -67,7 +67,7 @@ def parse(argv: Sequence[str]) -> AuditArgs:
 def task_config(args: AuditArgs) -> dict[str, Any]:
     import yaml
 
-    from evals.reward_cli import _conf_path
+    from evals.cli.reward import _conf_path
 
     path = _conf_path(args.task, "task")
     if not path.exists():
@@ -85,8 +85,8 @@ def recorded_answers(references: Sequence[str], tracking: str) -> dict[str, dict
     """policy name ("run:<folder>:<candidate>") -> {item id -> recorded output}, from run folders or run ids."""
     import tempfile
 
-    from evals.baseline_lookup import resolve_run
-    from evals.run_data import RunDataError, load_run
+    from evals.suite.previous_night import resolve_run
+    from evals.run.outputs import RunDataError, load_run
 
     answers: dict[str, dict[str, str]] = {}
     scratch = Path(tempfile.mkdtemp(prefix="reward-audit-runs-"))
@@ -107,11 +107,11 @@ def recorded_answers(references: Sequence[str], tracking: str) -> dict[str, dict
 def run(args: AuditArgs, stream: Any = None) -> int:
     from evals.reward_audit import report, runner
     from evals.reward_audit.judge_audit import judge_section, scripted_judge
-    from evals.reward_cli import load_reward_config
+    from evals.cli.reward import load_reward_config
 
     out = stream or sys.stdout
     reward = load_reward_config(args.reward)
-    from evals.judge_calibration import check_calibration
+    from evals.judging.calibration import check_calibration
 
     calibrated = check_calibration(reward)  # a judge below its judge.calibration bar is refused (exit 2)
     if calibrated is not None:

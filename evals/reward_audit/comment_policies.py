@@ -198,7 +198,7 @@ def baseline_policies(task: Any) -> list[Policy]:
 
     @cache
     def flagger() -> Any:
-        from evals.providers.baseline import BaselineParams, SentenceFlagger
+        from evals.providers.tfidf import BaselineParams, SentenceFlagger
 
         texts, labels = task.sentence_training_set()
         return SentenceFlagger(BaselineParams()).fit([str(t) for t in texts], [str(label) for label in labels])

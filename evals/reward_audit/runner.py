@@ -76,7 +76,7 @@ def audit(task: Any, bundle: RewardBundle, items: Sequence[Mapping[str, Any]], *
           policies: Sequence[Policy] | None = None, runs: Mapping[str, Mapping[str, str]] | None = None,
           judge: Any = None, seed: int = 0) -> AuditResult:
     """`runs`: recorded answers, policy name -> {item id -> answer text}."""
-    from evals.progress import ProgressBar
+    from evals.inference.progress import ProgressBar
 
     family = family_for(bundle.scorer)
     chosen = list(policies) if policies is not None else family.build(task, items)

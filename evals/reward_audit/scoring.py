@@ -20,7 +20,7 @@ EVENT_BATCH = 64  # samples per invocation, as SageMaker training jobs send them
 
 def audit_bundle(task: Any, reward: Any) -> RewardBundle:
     """The Lambda bundle of a task and reward config, built as `rft-evals reward bundle` builds it."""
-    from evals.reward_cli import build_bundle
+    from evals.cli.reward import build_bundle
 
     return build_bundle(task, reward)
 
@@ -57,7 +57,7 @@ def event_sample(sample_id: str, item: Item, answer: str, reference: Any) -> dic
 def handler_rewards(bundle: RewardBundle, samples: Sequence[Mapping[str, Any]], judge: Any = None,
                     ) -> list[dict[str, Any]]:
     """The handler's results for the samples, invoked in batches of EVENT_BATCH."""
-    from evals.reward_cli import LocalContext
+    from evals.cli.reward import LocalContext
     from metrics.reward.lambda_handler import handle
 
     results: list[dict[str, Any]] = []
@@ -68,7 +68,7 @@ def handler_rewards(bundle: RewardBundle, samples: Sequence[Mapping[str, Any]], 
 
 
 def corpus_value(aggregate: Aggregate, records: Sequence[Mapping[str, float]]) -> float:
-    """The run-level value of an aggregate (the point estimate evals/statistics computes), NaN when undefined."""
+    """The run-level value of an aggregate (the point estimate evals/stats/estimate.py computes), NaN when undefined."""
     rows = [r for r in records if aggregate.inputs and aggregate.inputs[0] in r]
     sums = [sum(float(r.get(key, 0.0)) for r in rows) for key in aggregate.inputs]
     if aggregate.kind is AggregateKind.MEAN:

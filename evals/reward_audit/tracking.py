@@ -1,5 +1,5 @@
 """The audit as an MLflow run: the gate's figures as metrics, one metric per policy's mean reward, the
-JSON and Markdown reports as artifacts. Uses evals/tracking.Tracker (secrets redacted there)."""
+JSON and Markdown reports as artifacts. Uses evals.tracking.tracker.Tracker (secrets redacted there)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def audit_metrics(result: AuditResult) -> dict[str, float]:
 
 
 def log_audit(result: AuditResult, uri: str, experiment: str, artifacts: tuple[Path, ...]) -> str:
-    from evals.tracking import Tracker, TrackingSettings
+    from evals.tracking.tracker import Tracker, TrackingSettings
 
     tracker = Tracker(TrackingSettings(uri=uri, experiment=experiment))
     run_id = tracker.start_parent(f"reward-audit-{result.task}-{result.reward}",

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.conf_dir import conf_dir
+from evals.conf import conf_dir
 from evals.training.layout import Layout
 from evals.training.settings import RftSettings, SftSettings
 from evals.training.stages import STAGES
@@ -58,14 +58,14 @@ class TrainingTracker:
     def __init__(self, tracking: Mapping[str, Any], layout: Layout):
         import mlflow
 
-        from evals.tracking import Tracker, TrackingSettings
+        from evals.tracking.tracker import Tracker, TrackingSettings
 
         self._mlflow = mlflow
         self._tracker = Tracker(TrackingSettings.from_config(tracking))  # sets the URI and the experiment
         self.layout = layout
 
     def start(self, config: Mapping[str, Any], run_id: str | None) -> str:
-        from evals.tracking import _params
+        from evals.tracking.tracker import _params
 
         client = self._mlflow.tracking.MlflowClient()
         if run_id:  # a resumed training keeps its run
@@ -175,7 +175,7 @@ def hydra_entry() -> None:
     from omegaconf import DictConfig, OmegaConf
     from rich.console import Console
 
-    from evals.user_errors import exit_on_user_error
+    from evals.run.user_errors import exit_on_user_error
 
     @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
     @exit_on_user_error

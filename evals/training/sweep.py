@@ -40,7 +40,7 @@ def step_candidates(layout: Layout, template: Mapping[str, Any]) -> dict[str, di
 def run_config(layout: Layout, limit: int, seed: int, overrides: Sequence[str]) -> Any:
     from omegaconf import OmegaConf, open_dict
 
-    from evals.nightly import _compose
+    from evals.suite.nightly import _compose
 
     cfg = _compose(["candidates=trained", f"limit={limit}", f"seed={seed}", f"kind={SWEEP_KIND}",
                     "run_name=sweep/contract_review", *overrides])
@@ -91,7 +91,7 @@ def log_to_mlflow(tracking: Mapping[str, Any], summary: Mapping[str, Any], serie
         return None
     import mlflow
 
-    from evals.tracking import Tracker, TrackingSettings
+    from evals.tracking.tracker import Tracker, TrackingSettings
 
     tracker = Tracker(TrackingSettings.from_config(tracking))
     client = mlflow.tracking.MlflowClient()
@@ -117,7 +117,7 @@ def sweep(layout: Layout, limit: int, seed: int, overrides: Sequence[str], out_d
     from omegaconf import OmegaConf
     from rich.console import Console
 
-    from evals.run_command import execute
+    from evals.run.command import execute
 
     console = Console()
     cfg = run_config(layout, limit, seed, overrides)

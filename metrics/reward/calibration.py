@@ -1,7 +1,7 @@
 """The calibration bar a reward config may set on its judge (`judge.calibration:`): the minimum agreement with
 known answers that the judge's judge-eval run must show before `rft-evals reward bundle` / `reward audit`
 accept the reward. Parsed and validated here at load time; checked against a judge-eval report by
-evals/judge_calibration.py (the Lambda never reads it). Standard library only.
+evals/judging/calibration.py (the Lambda never reads it). Standard library only.
 
     calibration:
       min_accuracy: 0.8               # judge-eval figure `accuracy`

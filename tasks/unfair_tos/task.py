@@ -2,7 +2,7 @@
 
 Run-level metrics: accuracy, macro-F1 over the 9 classes, macro-F1 over the 8 unfair classes, F1 per class,
 and unfair-clause detection F1 (any unfair class vs Other, whichever type was named). The per-sample
-(gold, predicted) pair in the records feeds evals/confusion.py.
+(gold, predicted) pair in the records feeds evals/stats/confusion.py.
 
 Majority baseline: `majority_answer(item)` answers every sentence with `majority_label` (default Other). It is
 a stated prior, not counted from data: the only labelled rows outside the test split are LegalBench's 9

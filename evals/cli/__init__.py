@@ -1,0 +1,1 @@
+"""The `rft-evals` command line: the dispatcher and its sub-commands (data, batch, reward)."""

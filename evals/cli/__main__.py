@@ -1,0 +1,8 @@
+"""`python -m evals.cli ...` is the `rft-evals` command."""
+
+import sys
+
+from evals.cli.main import main
+
+if __name__ == "__main__":
+    sys.exit(main())

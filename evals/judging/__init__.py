@@ -1,0 +1,1 @@
+"""LLM judges: judging candidate outputs, pairwise comparisons, calibration checks."""

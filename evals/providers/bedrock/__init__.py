@@ -1,0 +1,1 @@
+"""Amazon Bedrock: the Converse client, its worker processes and batch inference jobs."""

@@ -1,0 +1,1 @@
+"""The nightly suite: its config, executor, analysis, gate, comparison with the previous night, judge evaluation."""

@@ -1,0 +1,1 @@
+"""Experiment tracking (MLflow): the tracker, its outage-tolerant wrapper and secret redaction."""
