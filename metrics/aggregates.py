@@ -102,7 +102,7 @@ def macro_f1(name: str, classes: Sequence[str], prefix: str, description: str = 
 
 
 def run_value(aggregate: Aggregate, records: Sequence[Mapping[str, float]]) -> float:
-    """The run-level value (the point estimate evals/statistics.py reports), NaN when undefined: over the samples
+    """The run-level value (the point estimate evals/stats/estimate.py reports), NaN when undefined: over the samples
     that have the aggregate's first input (as estimate_all takes them), other missing or NaN inputs counting 0."""
     rows = [r for r in records if not math.isnan(float(r.get(aggregate.inputs[0], math.nan)))]
     sums = [sum(_finite(r.get(key, 0.0)) for r in rows) for key in aggregate.inputs]

@@ -1,5 +1,5 @@
 """One table of aggregation maths per kind (metrics/aggregates.py RULES): the run value the bootstrap reports
-(evals/statistics.py, vectorised) equals the table's on any records, empty denominators included, and the
+(evals/stats/estimate.py, vectorised) equals the table's on any records, empty denominators included, and the
 per-sample rule keeps its own answer for a sample with nothing to find."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from evals.statistics import estimate_all
+from evals.stats.estimate import estimate_all
 from metrics import aggregates as agg
 from metrics.aggregates import AggregateKind, run_value, sample_value
 
