@@ -55,3 +55,8 @@ class SentenceLevel(Protocol):
 class ReportsLoading(Protocol):
     def load_report(self) -> dict[str, Any]:
         """Per split: items kept and rows skipped while loading (where, id, reason)."""
+
+
+def reference_text_of(task: object) -> str:
+    """The text judges read as guidance (the playbook), or "" for a task without one."""
+    return str(task.reference_text or "") if isinstance(task, HasReferenceText) else ""

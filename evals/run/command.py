@@ -36,6 +36,7 @@ from evals.training.link import checkpoint_tags
 from evals.run.user_errors import exit_on_user_error
 from metrics.reward.config import RewardConfig
 from metrics.reward.judge import JudgeClient
+from tasks.capabilities import ReportsLoading
 from tasks.registry import build_task
 from evals.conf import conf_dir
 
@@ -46,8 +47,7 @@ CONF_DIR = str(conf_dir())
 def load_report(task: Any) -> dict[str, Any]:
     """What loading the task reported, for summary.json (`data.loaded`): per split, items kept and rows skipped
     by `on_bad_rows: skip` (where, id, reason). Empty for tasks that skip nothing by design."""
-    report = getattr(task, "load_report", None)
-    return {"loaded": report()} if callable(report) else {}
+    return {"loaded": task.load_report()} if isinstance(task, ReportsLoading) else {}
 
 
 def skipped_count(loading: Mapping[str, Any]) -> int:
