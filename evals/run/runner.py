@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from evals.inference.cache import GenerationCache
-from evals.inference.engine import CallOutcome, Engine, EngineSettings
+from evals.inference.engine import CallOutcome, Engine
 from evals.providers.base import GenerationRequest
 from evals.providers.registry import ProviderContext, build_provider
+from evals.run.model_config import ModelConfig
 from evals.inference.progress import ProgressBar
 from evals.json_safe import json_safe
 from evals.samples.records import RecordWriter, SampleRecord, compact_values, completed_records, error_counts
@@ -68,20 +69,20 @@ class RunSettings:
 
 
 def build_requests(
-    task: Task, items: Sequence[Item], model_cfg: Mapping[str, Any], seed: int
+    task: Task, items: Sequence[Item], model_cfg: ModelConfig | Mapping[str, Any], seed: int
 ) -> list[GenerationRequest]:
-    few_shot = int(model_cfg.get("few_shot") or 0)
-    examples = task.few_shot_examples(few_shot, seed) if few_shot else []
+    model = ModelConfig.of(model_cfg)
+    examples = task.few_shot_examples(model.few_shot, seed) if model.few_shot else []
     schema = task.output_schema()
     return [
         GenerationRequest(
             item_id=str(item["id"]),
             messages=tuple(task.messages(item, examples)),
             schema=schema,
-            max_tokens=int(model_cfg.get("max_tokens") or 512),
-            temperature=float(model_cfg.get("temperature") or 0.0),
-            top_p=model_cfg.get("top_p"),
-            seed=model_cfg.get("seed", seed),
+            max_tokens=model.max_tokens,
+            temperature=model.temperature,
+            top_p=model.top_p,
+            seed=model.request_seed(seed),
             context=dict(item),
         )
         for item in items
@@ -148,7 +149,7 @@ def evaluate_candidate(
     task: Task,
     items: Sequence[Item],
     name: str,
-    model_cfg: Mapping[str, Any],
+    model_cfg: ModelConfig | Mapping[str, Any],
     *,
     context: ProviderContext,
     cache: GenerationCache | None,
@@ -159,10 +160,12 @@ def evaluate_candidate(
     Records stream to `records/<name>.jsonl` as they are scored (after judging, when a judge is set), so a
     crash loses at most the calls in flight. Items that already have a record there (a resumed run) are
     not asked again; the model and judge calls of the others come from the cache when they were made."""
-    provider = build_provider({**model_cfg, "name": model_cfg.get("name") or name}, context)
+    model = ModelConfig.of(model_cfg, name)
+    model_cfg = model_cfg.raw if isinstance(model_cfg, ModelConfig) else model_cfg
+    provider = build_provider(model.raw, context)
     usage = UsageStats(name=name, model_config=model_cfg)
-    engine = Engine(provider, EngineSettings.from_config(model_cfg), cache=cache, usage=usage)
-    role = str(model_cfg.get("role") or "candidate")
+    engine = Engine(provider, model.engine, cache=cache, usage=usage)
+    role = model.role
     records_path = settings.run_dir / "records" / f"{name}.jsonl"
     if not settings.resume and records_path.exists():
         records_path.unlink()  # a fresh run never mixes its records with an earlier run's
@@ -190,7 +193,7 @@ def evaluate_candidate(
                           before_flush=flush_cache) as writer:
             for chunk in _chunks(todo, settings.chunk_size):
                 chunk_items = _take(items, chunk)
-                requests = build_requests(task, chunk_items, model_cfg, settings.seed)
+                requests = build_requests(task, chunk_items, model, settings.seed)
                 for outcome in engine.run_iter(requests, progress=None):
                     record = score_outcome(task, chunk_items[outcome.index], outcome, name, role, settings)
                     bar.advance()
@@ -220,7 +223,7 @@ def evaluate_candidate(
     return CandidateResult(
         name=name,
         role=role,
-        provider=str(model_cfg.get("provider")),
+        provider=model.provider,
         model_id=str(provider.model_id),
         config=model_cfg,
         records=records,
