@@ -17,7 +17,6 @@ error, listing the known names and how to add one. Standard library only (the re
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -97,6 +96,8 @@ class Registry(Mapping[str, T], Generic[T]):
         """The group's entry points, found again whenever sys.path changed (a plug-in installed or removed)."""
         path = tuple(sys.path)
         if self._plugins_path != path:
+            import importlib.metadata  # only when a name is missing or listed: it is slow to import (Lambda)
+
             found: dict[str, str] = {}
             for entry in importlib.metadata.entry_points(group=self.group):
                 if entry.name in self._targets:

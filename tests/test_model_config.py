@@ -1,4 +1,4 @@
-"""One typed model config (evals/run/model_config.py), parsed once per candidate: the request fields the runner
+"""One typed model config (evals/inference/model_config.py), parsed once per candidate: the request fields the runner
 used to read key by key, the seed rule (no key: the run's seed; `seed: null`: no seed), and errors that name
 the config and the key."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.run.model_config import ModelConfig, ModelConfigError
+from evals.inference.model_config import ModelConfig, ModelConfigError
 
 
 def test_defaults_and_the_seed_rule():

@@ -18,7 +18,7 @@ from evals.run.console import print_results
 from evals.inference.engine import FatalRunError
 from evals.run.provenance import data_fingerprint, git_commit, ray_node
 from evals.run.items import DatasetItems
-from evals.run.model_config import ModelConfig
+from evals.inference.model_config import ModelConfig
 from evals.suite.analysis import aggregates_for
 from evals.providers.registry import ProviderContext
 from evals.run.runner import (

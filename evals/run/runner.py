@@ -14,7 +14,7 @@ from evals.inference.cache import GenerationCache
 from evals.inference.engine import CallOutcome, Engine
 from evals.providers.base import GenerationRequest
 from evals.providers.registry import ProviderContext, build_provider
-from evals.run.model_config import ModelConfig
+from evals.inference.model_config import ModelConfig
 from evals.inference.progress import ProgressBar
 from evals.json_safe import json_safe
 from evals.samples.records import RecordWriter, SampleRecord, compact_values, completed_records, error_counts
