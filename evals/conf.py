@@ -5,7 +5,8 @@ carries the same files as the package `rft_evals_conf` (setup.py maps it to conf
 
 The configs use one custom OmegaConf resolver, `rft_task_folder` (the run folder is named after the task's
 own name, which for task=config is in the spec file); it is registered here, where every entry point that
-loads the configs asks for their folder."""
+loads the configs asks for their folder. `config_path` finds one config by name or path, `compose` composes a
+config with overrides: the one place the commands do either."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ import importlib.util
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 CONF_PACKAGE = "rft_evals_conf"
 _CHECKOUT_CONF = Path(__file__).resolve().parent.parent / "conf"
@@ -66,3 +71,22 @@ def conf_dir() -> Path:
 def conf_path(*parts: str) -> Path:
     """A file or folder under conf/, e.g. conf_path("suite", "nightly.yaml")."""
     return conf_dir().joinpath(*parts)
+
+
+def config_path(name_or_path: str, group: str) -> Path:
+    """A config by name (conf/<group>/<name>.yaml) or by path (a .yaml, .yml or .json file given as is)."""
+    path = Path(name_or_path)
+    return path if path.suffix in (".yaml", ".yml", ".json") else conf_dir() / group / f"{name_or_path}.yaml"
+
+
+def compose(config_name: str, overrides: Sequence[str] = (), *, job_name: str | None = None) -> DictConfig:
+    """Compose conf/<config_name>.yaml with Hydra overrides, without starting a job. Inside a running Hydra
+    app (the nightly, judge-eval) its own search path is reused, so `hydra.searchpath` overrides still apply."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3", job_name=job_name):
+        return hydra_compose(config_name=config_name, overrides=list(overrides))

@@ -10,7 +10,7 @@ Three measurements, printed as one JSON line:
    rate, retries, wall time, with the backoff of conf/model/nova_2_lite.yaml.
 
 The fake server runs in its own process, as a remote endpoint would, so its CPU does not compete with the
-client for one interpreter lock. The client is the real boto3 client, built by evals.providers.bedrock.client.
+client for one interpreter lock. The client is the real boto3 client, built by evals.providers.bedrock.build.
 
     python scripts/bench_engine.py --latency-ms 200 --concurrency 64
 """
@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))  # `evals` and `tests.fakes` without an install
 
 from evals.inference.engine import CallOutcome, Engine, EngineSettings  # noqa: E402
 from evals.providers.base import GenerationRequest  # noqa: E402
-from evals.providers.bedrock.client import build  # noqa: E402
+from evals.providers.bedrock import build  # noqa: E402
 from evals.providers.registry import ProviderContext  # noqa: E402
 from evals.inference.usage import percentile  # noqa: E402
 

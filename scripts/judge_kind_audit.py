@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evals.reward_audit.judge_audit import load_probes  # noqa: E402
 from evals.reward_audit.judge_kinds import audit_policies, behaviour_table, to_markdown  # noqa: E402
 from evals.reward_audit.runner import build_audit  # noqa: E402
-from evals.cli.reward import load_reward_config  # noqa: E402
+from evals.rft.bundle import load_reward_config  # noqa: E402
 
 REWARDS = ("contract_review", "contract_review_scale", "contract_review_preference")
 

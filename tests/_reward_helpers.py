@@ -25,7 +25,7 @@ def load_task():
 
 
 def bundle_for(task, reward: str, **judge_overrides: Any) -> RewardBundle:
-    from evals.cli.reward import build_bundle, load_reward_config
+    from evals.rft.bundle import build_bundle, load_reward_config
 
     config = load_reward_config(reward)
     if judge_overrides:

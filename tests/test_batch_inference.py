@@ -135,7 +135,7 @@ def test_write_holds_the_run_items_in_order(written, selection):
     lines = [json.loads(line) for f in job.input_files for line in (written / f).read_text().splitlines()]
     assert [line["recordId"] for line in lines] == [batch.record_id(i) for i in range(6)]
     # each modelInput is the request the online provider would send for that item
-    from evals.run.runner import build_requests
+    from evals.inference.requests import build_requests
 
     nova = batch_cli.compose_run_config(OVERRIDES)["candidates"]["rft"]
     online = BedrockProvider(settings_from_config(nova), client=None)

@@ -17,7 +17,7 @@ import pytest
 
 from evals.inference.engine import Engine, EngineSettings, FatalRunError
 from evals.providers.base import GenerationRequest, ProviderError
-from evals.providers.bedrock.client import BedrockConfigError, BedrockProvider, build
+from evals.providers.bedrock import BedrockConfigError, BedrockProvider, build
 from evals.providers.registry import ProviderContext, build_provider
 from evals.inference.retry import BackoffPolicy
 from metrics.errors import ErrorKind

@@ -39,7 +39,7 @@ def policies(task, items):
 def _ungated(task, reward: str):
     """The shipped reward without its prose and steering gates: the judge then sees judge-aimed text, which is
     what the scripted fooled judge is for."""
-    from evals.cli.reward import build_bundle, load_reward_config
+    from evals.rft.bundle import build_bundle, load_reward_config
     from metrics.reward.config import RewardConfig
 
     data = load_reward_config(reward).to_dict()

@@ -294,7 +294,7 @@ def test_judged_reward_is_identical_in_every_runtime(prepare):
     """With judge criteria (conf/reward/contract_review.yaml), the judge served by the loopback fake Bedrock with
     replies that depend only on the request: every runtime, in process, gives the run path's rewards."""
     from _reward_helpers import verdict_by_content
-    from evals.cli.reward import build_bundle, load_reward_config
+    from evals.rft.bundle import build_bundle, load_reward_config
     from fakes.bedrock_server import FakeBedrock, Script
     from metrics.reward.config import RewardConfig
 

@@ -16,7 +16,7 @@ from evals.reward_audit import figures, runner
 from evals.reward_audit.judge_audit import ScriptedRubricJudge, judge_section
 from evals.reward_audit.policies import BASELINE, DEGENERATE, HONEST, VERDICT_PASS, Policy
 from evals.reward_audit.scoring import corpus_value, score_policy
-from evals.cli.reward import load_reward_config
+from evals.rft.bundle import load_reward_config
 from metrics import aggregates as agg
 from metrics.reward.config import AuditThresholds
 from tests.conftest import REPO_ROOT

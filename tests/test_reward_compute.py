@@ -90,7 +90,7 @@ def task():
 
 
 def test_real_answers_through_the_scorer(task):
-    from evals.cli.reward import load_reward_config
+    from evals.rft.bundle import load_reward_config
 
     config = load_reward_config("contract_review_deterministic")
     rows = [r for r in task.rows("test") if r["gold"]][:5]

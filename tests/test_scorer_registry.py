@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from _task_matrix import EVERY_TASK, ROOT, build, reward_name, write_config_task
-from evals.cli.reward import build_bundle, bundle_from_configs, load_reward_config
+from evals.rft.bundle import build_bundle, bundle_from_configs, load_reward_config
 from metrics.reward.bundle import BundleError, RewardBundle
 from metrics.scorers import SCORERS, ScorerSpecError, build_scorer
 

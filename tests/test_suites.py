@@ -9,7 +9,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from evals.suite.nightly import task_run_config
-from evals.suite.analysis import aggregates_for
+from evals.run.aggregates import aggregates_for
 from evals.suite.config import SuiteConfig
 from tasks.registry import build_task
 from tests.conftest import REPO_ROOT

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from _task_matrix import ROOT, build
-from evals.cli.reward import build_bundle, load_reward_config
+from evals.rft.bundle import build_bundle, load_reward_config
 from metrics.reward import verl
 from metrics.reward.bundle import RewardBundle
 from metrics.reward.reference import MissingReferenceError, reference_from

@@ -23,19 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import evals.providers.bedrock.batch as batch
-from evals.conf import conf_dir
+from evals.conf import compose
 
-CONF_DIR = conf_dir()
 ROLE_ENV, S3_ENV = "RFT_BATCH_ROLE_ARN", "RFT_BATCH_S3_URI"
 
 
 def compose_run_config(overrides: Sequence[str]) -> dict[str, Any]:
     """The resolved `rft-evals run` config for these overrides (conf/config.yaml), without starting a run."""
-    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="batch"):
-        cfg = compose(config_name="config", overrides=list(overrides))
+    cfg = compose("config", overrides, job_name="batch")
     return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
 
 
@@ -121,12 +118,12 @@ def _collect(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from evals.cli.main import COMMANDS
+    from evals.cli.run import main as run
 
     folder = Path(args.folder)
     job = batch.BatchJob.load(folder)
     candidates = compose_run_config(job.overrides)["candidates"]
-    return COMMANDS["run"](batch.score_argv(folder, job, candidates, args.overrides))
+    return run(batch.score_argv(folder, job, candidates, args.overrides))
 
 
 def _aws(parser: argparse.ArgumentParser) -> None:

@@ -28,22 +28,6 @@ commands:
 """
 
 
-def _run(argv: list[str]) -> int:
-    from evals.run.resume import ResumeError, resume_argv
-
-    try:
-        argv = resume_argv(argv)
-    except ResumeError as exc:
-        print(f"rft-evals: error: {exc}", file=sys.stderr)
-        return 2
-    from evals.run.command import hydra_main
-
-    # Hydra reads sys.argv itself; present the overrides as if `rft-evals run` were the program.
-    sys.argv = [f"{sys.argv[0]} run", *argv]
-    hydra_main()
-    return 0
-
-
 def _data(argv: list[str]) -> int:
     from evals.cli.data import add_data_commands
 
@@ -54,7 +38,7 @@ def _data(argv: list[str]) -> int:
 
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
-    "run": _run,
+    "run": lambda argv: __import__("evals.cli.run", fromlist=["main"]).main(argv),
     "data": _data,
     "judge-eval": lambda argv: __import__("evals.suite.judge_eval", fromlist=["cli"]).cli(argv),
     "export-rft": lambda argv: __import__("evals.rft.export", fromlist=["main"]).main(argv),

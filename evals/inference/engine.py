@@ -33,6 +33,7 @@ from typing import Any
 import evals.inference.deadline as deadlines
 from evals.inference.progress import ProgressBar
 from evals.inference.cache import GenerationCache, cache_key
+from evals.inference.outcome import CallOutcome  # also importable from here, where it was first
 from evals.providers.base import Generation, GenerationRequest, Provider, ProviderError
 from evals.inference.rate_limit import RateLimiter
 from evals.inference.retry import BackoffPolicy
@@ -110,21 +111,6 @@ class EngineSettings:
 
 
 _FIELDS = frozenset(EngineSettings.__dataclass_fields__)
-
-
-@dataclass(frozen=True)
-class CallOutcome:
-    index: int
-    request: GenerationRequest
-    generation: Generation | None
-    error: ClassifiedError | None
-    attempts: int = 0  # provider calls made for this request (0 when cached or never started)
-    cached: bool = False
-    latency_ms: float = 0.0  # end to end: every attempt and backoff
-
-    @property
-    def ok(self) -> bool:
-        return self.generation is not None
 
 
 @dataclass

@@ -39,7 +39,7 @@ PROVIDER_KINDS: Registry[ProviderFactory] = Registry("provider", "rft_evals.prov
 PROVIDER_KINDS.register("llamacpp", "evals.providers.llamacpp:build")
 PROVIDER_KINDS.register("baseline", "evals.providers.tfidf:build")
 PROVIDER_KINDS.register("replay", "evals.providers.replay:build")
-PROVIDER_KINDS.register("bedrock", "evals.providers.bedrock.client:build")
+PROVIDER_KINDS.register("bedrock", "evals.providers.bedrock:build")
 PROVIDER_KINDS.register("openai", "evals.providers.openai_compatible:build")
 PROVIDER_KINDS.register("majority", "evals.providers.majority:build")
 PROVIDER_KINDS.register("instant", "evals.providers.instant:build")  # benchmarks and tests: answers at once

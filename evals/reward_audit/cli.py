@@ -67,7 +67,7 @@ def parse(argv: Sequence[str]) -> AuditArgs:
 def task_config(args: AuditArgs) -> dict[str, Any]:
     import yaml
 
-    from evals.cli.reward import _conf_path
+    from evals.conf import config_path as _conf_path
 
     path = _conf_path(args.task, "task")
     if not path.exists():
@@ -107,7 +107,7 @@ def recorded_answers(references: Sequence[str], tracking: str) -> dict[str, dict
 def run(args: AuditArgs, stream: Any = None) -> int:
     from evals.reward_audit import report, runner
     from evals.reward_audit.judge_audit import judge_section, scripted_judge
-    from evals.cli.reward import load_reward_config
+    from evals.rft.bundle import load_reward_config
 
     out = stream or sys.stdout
     reward = load_reward_config(args.reward)

@@ -19,7 +19,6 @@ from evals.reward_audit.policies import (
     Family,
     Item,
     Policy,
-    register,
 )
 
 INVENTED_EXCERPT = "The provider may change these terms at any time and without any notice to the user."
@@ -214,4 +213,4 @@ def build(task: Any, items: Sequence[Item]) -> list[Policy]:
     return [*honest_policies(p), *degenerate_policies(p), *baseline_policies(task)]
 
 
-register("comment_review", Family(headline="risk_f1", build=build))
+FAMILY = Family(headline="risk_f1", build=build)

@@ -10,6 +10,7 @@ that make it pass every criterion."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -64,28 +65,25 @@ class ScriptedRubricJudge:
         return {part: 1.0 if values.get("schema_valid", 0) >= 1 and verdict(values) else 0.0}
 
 
-JUDGES: dict[str, Callable[[RewardBundle, tuple[str, ...]], Any]] = {
-    "rubric": lambda bundle, fooled_by: ScriptedRubricJudge(bundle, fooled_by),
+# judge kind -> "module:attribute" of its scripted judge factory (bundle, fooled_by) -> judge. The scale and
+# preference kinds are scripted transports behind the reward's own judge code (judge_kinds.py), which imports
+# this module, so they are named by string and imported on first use (no import cycle).
+JUDGES: dict[str, str] = {
+    "rubric": "evals.reward_audit.judge_audit:ScriptedRubricJudge",
+    "scale": "evals.reward_audit.judge_kinds:scripted",
+    "preference": "evals.reward_audit.judge_kinds:scripted",
 }
-
-
-def _kind_judges() -> None:
-    """The scale and preference kinds: scripted transports behind the reward's own judge code
-    (evals/reward_audit/judge_kinds.py)."""
-    from evals.reward_audit import judge_kinds
-
-    JUDGES.setdefault("scale", judge_kinds.scripted)
-    JUDGES.setdefault("preference", judge_kinds.scripted)
 
 
 def scripted_judge(bundle: RewardBundle, fooled_by: Sequence[str] = ()) -> Any:
     from metrics.reward.judge_kinds import kind_name
 
-    _kind_judges()
     kind = kind_name(bundle.reward.judge)
     if kind not in JUDGES:
         raise ValueError(f"the audit has no scripted judge of kind {kind!r}; known: {sorted(JUDGES)}")
-    return JUDGES[kind](bundle, tuple(fooled_by))
+    module, _, attribute = JUDGES[kind].partition(":")
+    factory: Callable[[RewardBundle, tuple[str, ...]], Any] = getattr(importlib.import_module(module), attribute)
+    return factory(bundle, tuple(fooled_by))
 
 
 def _planted(base: Callable[[Item], str], text: str) -> Callable[[Item, Any], str]:

@@ -20,7 +20,6 @@ from evals.reward_audit.policies import (
     Family,
     Item,
     Policy,
-    register,
 )
 
 
@@ -114,5 +113,4 @@ def build(task: Any, items: Sequence[Item]) -> list[Policy]:
     return policies
 
 
-register("label", Family(headline="macro_f1", build=build))
-register("config", Family(headline="macro_f1", build=build))
+FAMILY = Family(headline="macro_f1", build=build)  # the label and config scorers

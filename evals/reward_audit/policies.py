@@ -13,6 +13,7 @@ registry. Answers are seeded per (policy, item), so a rerun writes the same answ
 from __future__ import annotations
 
 import hashlib
+import importlib
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,21 +63,19 @@ class Family:
     build: Callable[[Any, Sequence[Item]], list[Policy]]  # (task, items) -> policies
 
 
-FAMILIES: dict[str, Family] = {}
-
-
-def register(scorer: str, family: Family) -> None:
-    FAMILIES[scorer] = family
+# scorer -> "module:attribute" of its Family, imported on first use: the family modules import this one for
+# Policy and the kinds, so naming them by string keeps the two directions from forming an import cycle.
+FAMILIES: dict[str, str] = {
+    "comment_review": "evals.reward_audit.comment_policies:FAMILY",
+    "label": "evals.reward_audit.label_policies:FAMILY",
+    "config": "evals.reward_audit.label_policies:FAMILY",
+    "policy_review": "evals.reward_audit.policy_policies:FAMILY",
+}
 
 
 def family_for(scorer: str) -> Family:
-    _load_families()
     if scorer not in FAMILIES:
         raise ValueError(f"no audit policies for scorer {scorer!r}; known: {sorted(FAMILIES)} "
-                         "(add a family in evals/reward_audit/)")
-    return FAMILIES[scorer]
-
-
-def _load_families() -> None:
-    # Each family module registers itself; imported here so `policies` has no import cycle.
-    from evals.reward_audit import comment_policies, label_policies, policy_policies  # noqa: F401
+                         "(add a family in evals/reward_audit/ and name it in FAMILIES)")
+    module, _, attribute = FAMILIES[scorer].partition(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -19,7 +19,6 @@ from evals.reward_audit.policies import (
     Family,
     Item,
     Policy,
-    register,
 )
 
 
@@ -104,4 +103,4 @@ def build(task: Any, items: Sequence[Item]) -> list[Policy]:
     return policies
 
 
-register("policy_review", Family(headline="label_macro_f1", build=build))
+FAMILY = Family(headline="label_macro_f1", build=build)

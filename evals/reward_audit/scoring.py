@@ -20,7 +20,7 @@ EVENT_BATCH = 64  # samples per invocation, as SageMaker training jobs send them
 
 def audit_bundle(task: Any, reward: Any) -> RewardBundle:
     """The Lambda bundle of a task and reward config, built as `rft-evals reward bundle` builds it."""
-    from evals.cli.reward import build_bundle
+    from evals.rft.bundle import build_bundle
 
     return build_bundle(task, reward)
 
@@ -57,7 +57,7 @@ def event_sample(sample_id: str, item: Item, answer: str, reference: Any) -> dic
 def handler_rewards(bundle: RewardBundle, samples: Sequence[Mapping[str, Any]], judge: Any = None,
                     ) -> list[dict[str, Any]]:
     """The handler's results for the samples, invoked in batches of EVENT_BATCH."""
-    from evals.cli.reward import LocalContext
+    from evals.rft.bundle import LocalContext
     from metrics.reward.lambda_handler import handle
 
     results: list[dict[str, Any]] = []

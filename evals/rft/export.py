@@ -19,9 +19,8 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from evals.conf import conf_dir
+from evals.conf import compose
 
-CONF_DIR = conf_dir()
 MIN_RECORDS = 100
 ROLES = ("system", "user")
 _OWN_KEYS = {"split", "out", "limit", "seed", "format"}  # read here; every other key=value goes to Hydra
@@ -149,13 +148,11 @@ def main(argv: list[str]) -> int:
         return 0
     try:
         own, overrides = _split_args(argv)
-        from hydra import compose, initialize_config_dir
         from omegaconf import OmegaConf
 
         from tasks.registry import build_task
 
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = OmegaConf.to_container(compose("config", overrides=overrides), resolve=True)
+        cfg = OmegaConf.to_container(compose("config", overrides), resolve=True)
         task = build_task(cfg["task"], data_root=cfg.get("data_root"))
         split = own.get("split", "train")
         fmt = own.get("format", "nova")

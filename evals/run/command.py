@@ -19,7 +19,7 @@ from evals.inference.engine import FatalRunError
 from evals.run.provenance import data_fingerprint, git_commit, ray_node
 from evals.run.items import DatasetItems
 from evals.inference.model_config import ModelConfig
-from evals.suite.analysis import aggregates_for
+from evals.run.aggregates import aggregates_for
 from evals.providers.registry import ProviderContext
 from evals.run.runner import (
     CandidateResult,
@@ -72,7 +72,7 @@ def _reward_judge(task: Any, reward: RewardConfig | None) -> JudgeClient | None:
     """The judge client of a reward with judge criteria: the one the Lambda builds, from the same bundle."""
     if reward is None or not reward.criteria:
         return None
-    from evals.cli.reward import build_bundle
+    from evals.rft.bundle import build_bundle
     from metrics.reward.lambda_handler import build_judge
 
     return build_judge(build_bundle(task, reward))

@@ -12,10 +12,10 @@ from typing import Any
 
 from evals.inference.cache import GenerationCache
 from evals.inference.engine import CallOutcome, Engine
-from evals.providers.base import GenerationRequest
 from evals.providers.registry import ProviderContext, build_provider
 from evals.inference.model_config import ModelConfig
 from evals.inference.progress import ProgressBar
+from evals.inference.requests import build_requests
 from evals.json_safe import json_safe
 from evals.samples.records import RecordWriter, SampleRecord, compact_values, completed_records, error_counts
 from evals.stats.estimate import Estimate, estimate_all
@@ -66,27 +66,6 @@ class RunSettings:
     extras: dict[str, Any] = field(default_factory=dict)
     progress_label: str = ""  # shown before the candidate's name on its progress bar (a night: "[2/4] task")
     progress_every_s: float | None = None  # off a terminal: a plain progress line this often (None: silent)
-
-
-def build_requests(
-    task: Task, items: Sequence[Item], model_cfg: ModelConfig | Mapping[str, Any], seed: int
-) -> list[GenerationRequest]:
-    model = ModelConfig.of(model_cfg)
-    examples = task.few_shot_examples(model.few_shot, seed) if model.few_shot else []
-    schema = task.output_schema()
-    return [
-        GenerationRequest(
-            item_id=str(item["id"]),
-            messages=tuple(task.messages(item, examples)),
-            schema=schema,
-            max_tokens=model.max_tokens,
-            temperature=model.temperature,
-            top_p=model.top_p,
-            seed=model.request_seed(seed),
-            context=dict(item),
-        )
-        for item in items
-    ]
 
 
 def score_outcome(task: Task, item: Item, outcome: CallOutcome, name: str, role: str,

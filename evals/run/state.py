@@ -64,15 +64,3 @@ class RunState:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def process_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True

@@ -41,7 +41,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _aggregates(config: Mapping[str, Any], entry: Mapping[str, Any]) -> list[Any]:
     """The candidate's aggregates (the task's, the reward's, the judge's), for the per-sample table; none when
     the task cannot be built here (the upload still logs everything else)."""
-    from evals.suite.analysis import aggregates_for
+    from evals.run.aggregates import aggregates_for
     from tasks.registry import build_task
 
     try:

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from evals.samples.records import SampleRecord
+from evals.run.aggregates import aggregates_for
 from evals.run.outputs import TaskOutputs, summary_candidate
 from evals.suite.config import SuiteConfig
-from metrics.aggregates import Aggregate, AggregateKind, mean
+from metrics.aggregates import Aggregate, AggregateKind
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +35,6 @@ class TaskContext:
     @property
     def name(self) -> str:
         return self.outputs.name
-
-
-def aggregates_for(config: Mapping[str, Any], task: Any) -> list[Aggregate]:
-    """The run's aggregates, as evals/run/runner.py builds them: the task's, the reward, the judge's."""
-    aggregates = list(task.aggregates())
-    if config.get("reward"):
-        aggregates.append(mean("reward"))
-    if config.get("judge"):
-        from metrics.judges.config import judge_from_config
-
-        aggregates.extend(judge_from_config(config["judge"]).aggregates())
-    return aggregates
 
 
 def task_context(outputs: TaskOutputs, data_root: Path | None) -> TaskContext:

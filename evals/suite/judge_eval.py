@@ -49,7 +49,7 @@ from metrics.judges.types import JudgeSample
 from metrics.types import SampleScore
 from tasks.data_root import require
 from tasks.registry import build_task
-from evals.conf import conf_dir
+from evals.conf import compose, conf_dir
 
 log = logging.getLogger(__name__)
 CONF_DIR = str(conf_dir())
@@ -458,14 +458,7 @@ def mlflow_metrics(figures: Mapping[str, float]) -> dict[str, float]:
 
 
 def _compose_judge(name: str) -> dict[str, Any]:
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    if GlobalHydra.instance().is_initialized():
-        cfg = compose(config_name="judge_eval", overrides=[f"judge={name}"])
-    else:
-        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-            cfg = compose(config_name="judge_eval", overrides=[f"judge={name}"])
+    cfg = compose("judge_eval", [f"judge={name}"])
     return OmegaConf.to_container(cfg.judge, resolve=True)  # type: ignore[return-value]
 
 

@@ -38,7 +38,7 @@ from evals.run.outputs import TaskOutputs, load_task
 from evals.suite.config import SuiteConfig, SuiteConfigError, TaskSpec
 from evals.suite.executor import TaskRuns, open_executor
 from evals.run.user_errors import USER_ERRORS, exit_on_user_error
-from evals.conf import conf_dir
+from evals.conf import compose, conf_dir
 
 log = logging.getLogger(__name__)
 CONF_DIR = str(conf_dir())
@@ -61,13 +61,7 @@ def _elapsed(since: dt.datetime) -> str:
 
 
 def _compose(overrides: list[str]) -> DictConfig:
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    if GlobalHydra.instance().is_initialized():
-        return compose(config_name="config", overrides=overrides)
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+    return compose("config", overrides)
 
 
 def _reward_override(reward: str | None) -> list[str]:

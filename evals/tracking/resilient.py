@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from evals.tracking.redact import redact_text
-from evals.run.state import process_alive
 from evals.tracking.tracker import Tracker, TrackingSettings
 
 log = logging.getLogger(__name__)
@@ -25,6 +24,18 @@ HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TI
                  "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
 
 HOST_TAG, PID_TAG, RUN_DIR_TAG = "rft.host", "rft.pid", "rft.run_dir"
+
+
+def process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 class ResilientTracker:

@@ -57,7 +57,7 @@ def run_sft(config: Mapping[str, Any]) -> None:
 
 
 def run_rft(config: Mapping[str, Any]) -> None:
-    from evals.cli.reward import build_bundle
+    from evals.rft.bundle import build_bundle
     from evals.training.rft import reward_function, train_rft
     from metrics.reward.config import RewardConfig
 

@@ -185,7 +185,7 @@ def write_input(task: Any, items: Sequence[Mapping[str, Any]], name: str, model_
                 max_records_per_file: int = MAX_RECORDS_PER_FILE, max_file_bytes: int = MAX_FILE_BYTES,
                 chunk: int = 2000) -> BatchJob:
     """The batch input of one candidate on `items`: input/<name>-NNNNN.jsonl and batch.json."""
-    from evals.run.runner import build_requests
+    from evals.inference.requests import build_requests
 
     if (folder / MANIFEST).exists():
         raise BatchError(f"{folder / MANIFEST} exists: that folder already holds a batch; choose another --out")

@@ -13,14 +13,24 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from evals.providers.base import Generation, GenerationRequest, ProviderError, Usage
 from evals.providers.registry import ProviderContext
 from metrics.errors import ErrorKind
 
-if TYPE_CHECKING:
-    from evals.providers.bedrock.workers import ClientWorkers
+
+class Workers(Protocol):
+    """What the provider needs of its client worker processes (bedrock/workers.py implements it; the client
+    does not import it, so the two modules do not import each other)."""
+
+    @property
+    def processes(self) -> list[Any]: ...
+
+    def generate(self, request: GenerationRequest) -> Generation: ...
+
+    def close(self) -> None: ...
+
 
 DEFAULT_REGION = "us-east-1"
 CREDENTIALS_HELP = (
@@ -211,7 +221,7 @@ def make_client(settings: BedrockSettings) -> Any:
 
 
 class BedrockProvider:
-    def __init__(self, settings: BedrockSettings, client: Any, workers: ClientWorkers | None = None):
+    def __init__(self, settings: BedrockSettings, client: Any, workers: Workers | None = None):
         self.settings = settings
         self.name = settings.name
         self.model_id = settings.model_id
@@ -353,14 +363,3 @@ class BedrockProvider:
         interpreter exits)."""
         if self._workers is not None:
             self._workers.close()
-
-
-def build(config: Mapping[str, Any], context: ProviderContext) -> BedrockProvider:
-    settings = settings_from_config(config, context)
-    client = make_client(settings)  # also in the parent: a bad profile or region fails here, with its message
-    workers = None
-    if settings.client_processes > 1:
-        from evals.providers.bedrock.workers import ClientWorkers
-
-        workers = ClientWorkers(settings, settings.client_processes)
-    return BedrockProvider(settings, client, workers)
