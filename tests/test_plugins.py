@@ -1,12 +1,17 @@
 """Plug-ins (docs/architecture.md, "Adding a task / provider / judge / metric"): a throwaway package written
 to tmp_path adds a task, a provider, a judge and a metric through entry points in a *.dist-info on sys.path,
 and the task once more as `kind: "package.module:build"`, with no edit to this project. Each is found by its
-registry and used through the public path: a run of one candidate (evaluate_candidate) builds the plug-in
-provider, asks the engine, scores with the plug-in task whose config scorer runs the plug-in metric, and
-judges every answer with the plug-in judge, whose model is the plug-in provider too."""
+registry and used through the public path: `rft-evals run` with the plug-in's own task, candidate and judge
+configs (outside conf/, found through `hydra.searchpath`), and in process a run of one candidate
+(evaluate_candidate) that builds the plug-in provider, asks the engine, scores with the plug-in task whose
+config scorer runs the plug-in metric, and judges every answer with the plug-in judge, whose model is the
+plug-in provider too."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 import textwrap
 import warnings
@@ -229,6 +234,31 @@ def test_a_plugin_task_provider_judge_and_metric_run_through_the_registries(plug
         assert record.values["acme_loud"] == 1.0  # the plug-in judge, its model the plug-in provider
     estimates = {e.name: e.value for e in result.estimates}
     assert estimates["exact_match"] == estimates["shout_share"] == estimates["acme_loud"] == 1.0
+
+
+# Configs that live with the plug-in, outside conf/: Hydra finds them through `hydra.searchpath`.
+CONFS = {
+    "task/acme.yaml": "name: acme\nkind: acme_echo\nsplit: test\n",
+    "candidates/acme.yaml": "shouter:\n  name: shouter\n  provider: acme_shouter\n  few_shot: 1\n",
+    "judge/acme_loud.yaml": "name: loud\nkind: acme_loud\nmodel:\n  name: loud-model\n  provider: acme_shouter\n",
+}
+
+
+def test_rft_evals_run_uses_the_plugins_named_in_configs_outside_the_project(tmp_path):
+    site = write_plugin(tmp_path / "site")
+    for name, text in CONFS.items():
+        (tmp_path / "conf" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "conf" / name).write_text(text, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "evals.cli", "run", "task=acme", "candidates=acme", "judge=acme_loud",
+               "limit=3", "tracking=none", "cache.enabled=false", f"hydra.searchpath=[file://{tmp_path}/conf]",
+               f"hydra.run.dir={tmp_path}/run"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shouter = json.loads((tmp_path / "run" / "summary.json").read_text())["candidates"]["shouter"]
+    assert shouter["provider"] == "acme_shouter" and shouter["model_id"] == "acme-shouter-1" and shouter["n"] == 3
+    assert {name: m["value"] for name, m in shouter["metrics"].items()} == \
+        {"exact_match": 1.0, "shout_share": 1.0, "acme_loud": 1.0}
 
 
 def test_a_task_config_names_an_outside_builder_by_its_path(plugin):
