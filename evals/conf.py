@@ -79,9 +79,10 @@ def config_path(name_or_path: str, group: str) -> Path:
     return path if path.suffix in (".yaml", ".yml", ".json") else conf_dir() / group / f"{name_or_path}.yaml"
 
 
-def compose(config_name: str, overrides: Sequence[str] = (), *, job_name: str | None = None) -> DictConfig:
+def compose(config_name: str, overrides: Sequence[str] = (), *, job_name: str = "app") -> DictConfig:
     """Compose conf/<config_name>.yaml with Hydra overrides, without starting a job. Inside a running Hydra
-    app (the nightly, judge-eval) its own search path is reused, so `hydra.searchpath` overrides still apply."""
+    app (the nightly, judge-eval) its own search path is reused, so `hydra.searchpath` overrides still apply.
+    `job_name` defaults to Hydra's own ("app"): Hydra needs one to fill hydra.job.name."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra

@@ -3,6 +3,7 @@ metrics, metrics light, evals' sub-packages with cli on top and inference/provid
 module takes part in an import cycle. Imports inside functions and under TYPE_CHECKING count: a lazy import is
 still a dependency."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -96,3 +97,13 @@ def test_the_cycle_check_finds_a_cycle():
                                ("p.e2", "p.e")]:
         graph.add_import(importer=importer, imported=imported)
     assert import_cycles(graph) == [["p.a", "p.b", "p.c"], ["p.e", "p.e2"]]
+
+
+@pytest.mark.parametrize("package", ["cli", "inference", "judging", "providers", "providers.bedrock", "report", "rft",
+                                     "run", "samples", "stats", "suite", "tracking"])
+def test_public_names_resolve(package):
+    # each sub-package's __init__ lists its public names; every one must import (a moved or renamed name fails here)
+    module = importlib.import_module(f"evals.{package}")
+    assert module.__all__, f"evals.{package} declares no public names (__all__)"
+    missing = [name for name in module.__all__ if getattr(module, name, None) is None]
+    assert missing == [], f"evals.{package}.__all__ names what it cannot import: {missing}"

@@ -1,8 +1,8 @@
-"""evals/suite/metrics.py: nightly.json flattened to MLflow metrics, keyed by role, zeros kept, NaN dropped."""
+"""evals/suite/_metrics.py: nightly.json flattened to MLflow metrics, keyed by role, zeros kept, NaN dropped."""
 
 import pytest
 
-from evals.suite.metrics import suite_task_metrics, task_metrics
+from evals.suite._metrics import suite_task_metrics, task_metrics
 
 TASK = {
     "candidates": {"tfidf": {"role": "rft"}, "smol": {"role": "base"}, "other": {}},

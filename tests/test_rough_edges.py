@@ -101,7 +101,7 @@ def test_summary_json_is_strict_json_with_null_for_undefined_figures(tmp_path):
 def test_the_per_class_f1_table_is_printed():
     from rich.console import Console
 
-    from evals.run.console import category_table, print_results
+    from evals.run._console import category_table, print_results
 
     class Estimate:
         def __init__(self, name, value):

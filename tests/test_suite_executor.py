@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from rich.console import Console
 
 from evals.run.outputs import load_task
-from evals.suite.executor import LocalExecutor, SuiteExecutorError, TaskRuns, join_task_folder, open_executor
+from evals.suite._executor import LocalExecutor, SuiteExecutorError, TaskRuns, join_task_folder, open_executor
 
 
 def _runs(tmp_path):

@@ -57,7 +57,7 @@ def test_suite_summary_macro_averages_each_roles_reward_over_the_tasks_every_rol
     import math
 
     from evals.report import write_report
-    from evals.suite.summary import suite_summary, summary_metrics
+    from evals.suite._summary import suite_summary, summary_metrics
 
     def cand(role, reward, cost, errors):
         return {"role": role, "n": 4, "metrics": {"reward": {"value": reward}}, "usage": {"usage/cost_usd": cost},

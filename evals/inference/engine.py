@@ -33,9 +33,9 @@ from typing import Any
 import evals.inference.deadline as deadlines
 from evals.inference.progress import ProgressBar
 from evals.inference.cache import GenerationCache, cache_key
-from evals.inference.outcome import CallOutcome  # also importable from here, where it was first
+from evals.inference._outcome import CallOutcome  # also importable from here, where it was first
 from evals.providers.base import Generation, GenerationRequest, Provider, ProviderError
-from evals.inference.rate_limit import RateLimiter
+from evals.inference._rate_limit import RateLimiter
 from evals.inference.retry import BackoffPolicy
 from evals.inference.usage import UsageStats
 from metrics.errors import ClassifiedError, ErrorKind

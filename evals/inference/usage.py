@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # rich is imported only when a table is drawn
     from rich.table import Table
 
-    from evals.inference.outcome import CallOutcome
+    from evals.inference._outcome import CallOutcome
 
 PERCENTILES = (50, 95, 99)
 

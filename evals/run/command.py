@@ -14,7 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from evals.run.console import print_results
+from evals.run._console import print_results
 from evals.inference.engine import FatalRunError
 from evals.run.provenance import data_fingerprint, git_commit, ray_node
 from evals.run.items import DatasetItems
@@ -30,7 +30,7 @@ from evals.run.runner import (
     write_summary,
 )
 from evals.tracking.resilient import process_tags
-from evals.run.sample_log import candidate_description, candidate_run_name, item_texts, log_traces, sample_table
+from evals.run._sample_log import candidate_description, candidate_run_name, item_texts, log_traces, sample_table
 from evals.run.resources import open_run
 from evals.run.state import RunState
 from evals.training.link import checkpoint_tags

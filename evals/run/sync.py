@@ -20,7 +20,7 @@ from evals.samples.records import read_records
 from evals.tracking.resilient import ResilientTracker, process_tags
 from evals.run.state import RunState
 from evals.run.runner import candidate_metrics
-from evals.run.sample_log import candidate_run_name, sample_table
+from evals.run._sample_log import candidate_run_name, sample_table
 from evals.tracking.tracker import TrackingSettings, default_uri
 
 

@@ -58,7 +58,7 @@ def matched(a: TaskOutputs, b: TaskOutputs) -> dict[str, str]:
 def compare_runs(a: Mapping[str, TaskOutputs], b: Mapping[str, TaskOutputs], suite: SuiteConfig, *,
                  data_root: Path | None = None) -> dict[str, Any]:
     """{"tasks": {task: {candidate: [comparison rows A vs B]}}, "gate": gate section, "notes": [...]}."""
-    from evals.suite.analysis import agreement, gate_section, task_context
+    from evals.suite._analysis import agreement, gate_section, task_context
     from evals.stats.paired import compare_candidates
 
     resamples, seed = suite.bootstrap_resamples, suite.seed

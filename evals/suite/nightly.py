@@ -3,10 +3,10 @@
 1. One MLflow parent run tagged `suite=<name>`, `kind=nightly`; every task of the suite runs through
    `evals.run.command.execute` as a nested run of it (its candidates nested one level further).
 2. From the task folders: paired comparisons, per-category F1, reward-production agreement and, when the suite
-   names a pairwise judge, win rates (evals/suite/analysis.py).
+   names a pairwise judge, win rates (evals/suite/_analysis.py).
 3. The baseline (evals/suite/previous_night.py) and the gate; nightly.json; the report (evals/report).
 4. Everything is logged to the suite run (each task folder under `tasks/<task>` so a later night can use this
-   one as its baseline); every figure of nightly.json also goes to MLflow as metrics (evals/suite/metrics.py:
+   one as its baseline); every figure of nightly.json also goes to MLflow as metrics (evals/suite/_metrics.py:
    each task's on its task run, all of them on the suite run) and the Markdown verdict becomes the runs'
    descriptions. The exit code is 1 when the gate finds a regression, 2 when a run could not finish."""
 
@@ -29,14 +29,14 @@ from rich.console import Console
 from evals.suite.previous_night import (GATE_TAG, KIND_TAG, NIGHTLY_KIND, SUITE_TAG, TASKS_ARTIFACT, Baseline,
                                    check_baseline, find_baseline)
 from evals.json_safe import json_safe
-from evals.suite.metrics import suite_task_metrics, task_metrics
-from evals.suite.summary import suite_summary, summary_metrics
-from evals.suite.analysis import (TaskContext, agreement, gate_section, resolved_pairs, task_context,
+from evals.suite._metrics import suite_task_metrics, task_metrics
+from evals.suite._summary import suite_summary, summary_metrics
+from evals.suite._analysis import (TaskContext, agreement, gate_section, resolved_pairs, task_context,
                                     task_section)
 from evals.run.provenance import git_commit
 from evals.run.outputs import TaskOutputs, load_task
 from evals.suite.config import SuiteConfig, SuiteConfigError, TaskSpec
-from evals.suite.executor import TaskRuns, open_executor
+from evals.suite._executor import TaskRuns, open_executor
 from evals.run.user_errors import USER_ERRORS, exit_on_user_error
 from evals.conf import compose, conf_dir
 

@@ -58,7 +58,7 @@ class Tracker:
         import mlflow  # heavy: imported only when a run is tracked
 
         self._mlflow = mlflow
-        self.trace_limit: int | None = 50  # traces per candidate (evals/run/sample_log.py); None = every sample
+        self.trace_limit: int | None = 50  # traces per candidate (evals/run/_sample_log.py); None = every sample
         self.settings = settings
         # mlflow prints a migration banner on a new SQLite store; keep the run's own output readable.
         logging.getLogger("alembic").setLevel(logging.WARNING)
