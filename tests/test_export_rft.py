@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from evals.cli.main import main
+from evals.cli import main
 from evals.rft.export import validate_records
 from _reward_helpers import load_task
 

@@ -61,7 +61,7 @@ def test_ray_cluster_launcher_config_composes():
 def test_run_passes_the_multirun_flag_to_hydra(monkeypatch):
     """`rft-evals run -m ...` hands argv to Hydra untouched, so -m/--multirun reaches it."""
     import evals.run.command
-    import evals.cli.main as cli
+    from evals import cli
 
     seen: list[list[str]] = []
     monkeypatch.setattr(evals.run.command, "hydra_main", lambda: seen.append(list(sys.argv)))

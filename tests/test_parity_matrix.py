@@ -151,7 +151,7 @@ def _export(name: str, task, config_spec: Path, folder: Path, data_root: Path) -
     import datasets
     import pyarrow.parquet as pq
 
-    from evals.cli.main import main
+    from evals.cli import main
 
     overrides = [f"task={name}"] + ([f"task.spec={config_spec}"] if name == CONFIG_TASK else [])
     nova = folder / "nova.jsonl"

@@ -46,7 +46,7 @@ def test_the_ray_launcher_comment_has_no_placeholder_arguments():
 
 def test_the_example_event_runs_through_reward_invoke(tmp_path, monkeypatch):
     from _data import require_dataset
-    from evals.cli.main import main
+    from evals.cli import main
 
     monkeypatch.setenv("RFT_DATA_DIR", str(require_dataset("claudette")))
     event_path = REPO / "docs" / "examples" / "event.json"

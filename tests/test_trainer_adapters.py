@@ -147,7 +147,7 @@ def test_export_trl_and_verl_hold_what_the_adapters_read(task, tmp_path, capsys)
 
 
 def test_export_rejects_an_unknown_format(tmp_path, capsys):
-    from evals.cli.main import main
+    from evals.cli import main
 
     assert main(["export-rft", "task=unfair_tos", "format=csv", f"out={tmp_path / 'x'}"]) == 2
     assert "format='csv' is not known" in capsys.readouterr().err

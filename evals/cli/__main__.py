@@ -2,7 +2,7 @@
 
 import sys
 
-from evals.cli.main import main
+from evals.cli.dispatch import main
 
 if __name__ == "__main__":
     sys.exit(main())
