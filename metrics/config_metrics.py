@@ -25,6 +25,7 @@ from metrics.json_schema import SchemaValidator, json_equal
 from metrics.language import LANGUAGE_CHECKS, language_check
 from metrics.length import length_values
 from metrics.parsing import ParseResult
+from metrics.plugin_registry import GUIDE, Registry
 from metrics.registry import Metric, MetricRegistry
 from metrics.text import normalize
 from metrics.types import SampleScore
@@ -235,17 +236,19 @@ class MetricFactory:
     description: str = ""
 
 
-CONFIG_METRICS: dict[str, MetricFactory] = {
-    "schema_valid": MetricFactory(_schema_valid, frozenset(), "JSON and output-schema validity"),
-    "classification": MetricFactory(_classification, frozenset({"label_field"}),
-                                    "single-label accuracy, macro-F1, F1 per class (classes = the schema's enum)"),
-    "exact_match": MetricFactory(_exact_match, frozenset({"field", "normalize"}),
-                                 "the answer, or one field, equals the gold"),
-    "grounding": MetricFactory(_grounding, frozenset({"field", "min_chars"}),
-                               "quoted excerpts found verbatim in the document"),
-    "length": MetricFactory(_length, frozenset({"max_chars"}), "answer length within max_chars"),
-    "language": MetricFactory(_language, frozenset({"language", "field"}), "the answer's prose language"),
-}
+# Plug-ins add metrics through entry points in group `rft_evals.metrics` whose target is a MetricFactory.
+CONFIG_METRICS: Registry[MetricFactory] = Registry("metric", "rft_evals.metrics", MetricConfigError)
+CONFIG_METRICS.register("schema_valid", MetricFactory(_schema_valid, frozenset(), "JSON and output-schema validity"))
+CONFIG_METRICS.register("classification", MetricFactory(
+    _classification, frozenset({"label_field"}),
+    "single-label accuracy, macro-F1, F1 per class (classes = the schema's enum)"))
+CONFIG_METRICS.register("exact_match", MetricFactory(_exact_match, frozenset({"field", "normalize"}),
+                                                     "the answer, or one field, equals the gold"))
+CONFIG_METRICS.register("grounding", MetricFactory(_grounding, frozenset({"field", "min_chars"}),
+                                                   "quoted excerpts found verbatim in the document"))
+CONFIG_METRICS.register("length", MetricFactory(_length, frozenset({"max_chars"}), "answer length within max_chars"))
+CONFIG_METRICS.register("language", MetricFactory(_language, frozenset({"language", "field"}),
+                                                  "the answer's prose language"))
 
 
 @dataclass(frozen=True)
@@ -266,10 +269,15 @@ def parse_metric_specs(raw: Any, where: str) -> tuple[MetricSpec, ...]:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
             raise MetricConfigError(f"{where}[{i}]: expected a metric name or a mapping with `name`, got {entry!r}")
         name = entry["name"]
-        factory = CONFIG_METRICS.get(name)
-        if factory is None:
+        if name not in CONFIG_METRICS:
             raise MetricConfigError(f"{where}[{i}]: unknown metric {name!r}; known metrics: "
-                                    + "; ".join(f"{n} ({f.description})" for n, f in CONFIG_METRICS.items()))
+                                    + "; ".join(f"{n} ({f.description})" for n, f in CONFIG_METRICS.items())
+                                    + f". A package adds one with an entry point in group {CONFIG_METRICS.group!r} "
+                                    f"(see {GUIDE})")
+        factory = CONFIG_METRICS.lookup(name, f"{where}[{i}]")
+        if not isinstance(factory, MetricFactory):
+            raise MetricConfigError(f"{where}[{i}]: metric {name!r} is a {type(factory).__name__}, not a "
+                                    "metrics.config_metrics.MetricFactory; point its entry point at one")
         options = {k: v for k, v in entry.items() if k != "name"}
         unknown = set(options) - factory.options
         if unknown:

@@ -6,8 +6,9 @@ code without the task's data files. Standard library only; a scorer's module is 
 
     score = build_scorer("policy_review", spec)      # -> score(output_text, reference) -> SampleScore
 
-Add a scorer: a builder `spec dict -> score function` in SCORERS; a task names it. Unknown names and
-malformed specs raise ScorerSpecError naming the problem."""
+Add a scorer: a builder `spec dict -> score function` registered in SCORERS (here, or a plug-in's entry
+point in group `rft_evals.scorers` whose target is a Scorer); a task names it. Unknown names and malformed
+specs raise ScorerSpecError naming the problem."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from metrics.plugin_registry import Registry
 from metrics.types import SampleScore
 
 ScoreFn = Callable[[Any, Any], SampleScore]  # (output_text, reference) -> SampleScore
@@ -59,18 +61,19 @@ def _config(spec_data: Mapping[str, Any]) -> ScoreFn:
     return scorer.score
 
 
-SCORERS: dict[str, Scorer] = {
-    "comment_review": Scorer(_comment_review, "comments flagging risks in a document against a playbook"),
-    "policy_review": Scorer(_policy_review, "a label and evidence per policy rule (NDA policy)"),
-    "label": Scorer(_label, "one class label per answer, optionally with detection counts"),
-    "config": Scorer(_config, "the metrics a YAML-declared task names (tasks/config_task)"),
-}
+SCORERS: Registry[Scorer] = Registry("scorer", "rft_evals.scorers", ScorerSpecError)
+SCORERS.register("comment_review", Scorer(_comment_review,
+                                          "comments flagging risks in a document against a playbook"))
+SCORERS.register("policy_review", Scorer(_policy_review, "a label and evidence per policy rule (NDA policy)"))
+SCORERS.register("label", Scorer(_label, "one class label per answer, optionally with detection counts"))
+SCORERS.register("config", Scorer(_config, "the metrics a YAML-declared task names (tasks/config_task)"))
 
 
 def build_scorer(name: str, spec: Mapping[str, Any]) -> ScoreFn:
-    scorer = SCORERS.get(name)
-    if scorer is None:
-        raise ScorerSpecError(f"scorer {name!r} is not known; known scorers: {sorted(SCORERS)}")
+    scorer = SCORERS.lookup(name, "reward bundle / task `scorer_name`")
+    if not isinstance(scorer, Scorer):
+        raise ScorerSpecError(f"scorer {name!r} is a {type(scorer).__name__}, not a metrics.scorers.Scorer; "
+                              "point its entry point at a Scorer(build, description)")
     if not isinstance(spec, Mapping):
         raise ScorerSpecError(f"scorer {name!r}: the spec must be an object, got {type(spec).__name__}")
     try:

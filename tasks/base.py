@@ -1,26 +1,41 @@
 """The contract every task keeps. A task says what is asked (messages, output schema) and what is right
-(gold references, scoring through the shared metrics layer)."""
+(gold references, scoring through the shared metrics layer).
+
+`Task` declares everything the harness calls on every task (runner, run command, batch jobs, export, the
+reward bundle). Abilities only some tasks have (the ideal answer as text, a majority answer, a sentence-level
+training set, a playbook text for judges, a load report) are capability protocols in tasks/capabilities.py:
+callers ask `isinstance(task, RendersGold)`, never an attribute by name."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from metrics.aggregates import Aggregate
 from metrics.types import SampleScore
 
+if TYPE_CHECKING:  # heavy import kept out of module import time
+    import datasets
+
 Item = Mapping[str, Any]  # one row of the task's datasets.Dataset; always has "id"
 
 
+@runtime_checkable
 class Task(Protocol):
     name: str
-    scorer_name: str  # a key of metrics.scorers.SCORERS: the scorer the reward bundle names
+    scorer_name: str  # a name in metrics.scorers.SCORERS: the scorer the reward bundle names
 
-    def load(self, split: str) -> datasets.Dataset:  # noqa: F821 - heavy import kept out of this module
+    def load(self, split: str) -> datasets.Dataset:
         """Items of a split, as a datasets.Dataset with at least `id`, `document`, `reference`."""
+
+    def select(self, dataset: datasets.Dataset, limit: int | None, seed: int = 0) -> datasets.Dataset:
+        """The items a run evaluates: `limit` of them by a seeded pick (tasks.selection.select), or all."""
 
     def messages(self, item: Item, examples: Sequence[Item] = ()) -> list[dict[str, str]]:
         """Chat messages asking for the item's answer; `examples` become in-context demonstrations."""
+
+    def few_shot_examples(self, k: int, seed: int = 0) -> list[dict[str, Any]]:
+        """`k` training items to show as demonstrations (a model config's `few_shot: k`)."""
 
     def output_schema(self) -> dict[str, Any]:
         """The bounded JSON schema of the answer."""
@@ -39,6 +54,3 @@ class Task(Protocol):
 
     def aggregates(self) -> list[Aggregate]:
         """How per-sample values combine into run-level metrics."""
-
-    def render_gold(self, item: Item) -> str:
-        """The ideal answer as the model should write it (few-shot examples, replay tests)."""

@@ -1,5 +1,5 @@
 """Calling models at scale: the engine (concurrency, retries, deadlines, rate limits), the generation
-cache, token usage and the requests built from a task's items.
+cache, token usage, a candidate's typed model config and the requests built from a task's items.
 
 Public: the names in __all__ (imported on first use). `_`-prefixed modules serve this package only."""
 
@@ -12,6 +12,8 @@ _EXPORTS = {
     "FatalRunError": "engine",
     "CacheError": "cache",
     "GenerationCache": "cache",
+    "ModelConfig": "model_config",
+    "ModelConfigError": "model_config",
     "ProgressBar": "progress",
     "build_requests": "requests",
     "UsageStats": "usage",

@@ -25,6 +25,7 @@ from metrics.judges.config import judge_from_config
 from metrics.judges.driver import JudgedSample, judge_samples
 from metrics.judges.types import JudgeReply, JudgeRequest, JudgeSample
 from metrics.types import SampleScore
+from tasks.capabilities import reference_text_of
 
 
 def to_generation_request(request: JudgeRequest) -> GenerationRequest:
@@ -125,7 +126,7 @@ def task_sample(task: Any, item: Mapping[str, Any], output: Any, sample_id: str 
     """A judge sample for a task item: the window is the TargetDocument, the task's rendered Reference
     (playbook) the guidance."""
     return JudgeSample(id=sample_id or str(item["id"]), response=output, document=str(item.get("document", "")),
-                       reference=str(getattr(task, "reference_text", "")))
+                       reference=reference_text_of(task))
 
 
 @dataclass

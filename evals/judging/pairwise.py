@@ -16,6 +16,7 @@ from evals.samples.records import SampleRecord
 from metrics.judges.pairwise import A, B, TIE
 from metrics.judges.types import JudgeSample
 from metrics.types import SampleScore
+from tasks.capabilities import reference_text_of
 
 
 def outcome(score: SampleScore) -> str | None:
@@ -33,7 +34,7 @@ def pair_samples(task: Any, items: Mapping[str, Mapping[str, Any]], a: Sequence[
     """One sample per item both candidates answered; the document is the item's text, the reference the
     task's guidance (the playbook for contract review)."""
     b_by_item = {r.item_id: r for r in b}
-    reference = str(getattr(task, "reference_text", ""))
+    reference = reference_text_of(task)
     samples = []
     for record in a:
         other = b_by_item.get(record.item_id)

@@ -11,7 +11,9 @@ _EXPORTS = {
     "Provider": "base",
     "ProviderError": "base",
     "Usage": "base",
+    "PROVIDER_KINDS": "registry",
     "ProviderContext": "registry",
+    "UnknownProviderError": "registry",
     "build_provider": "registry",
 }
 __all__ = sorted(_EXPORTS)

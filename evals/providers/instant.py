@@ -12,6 +12,7 @@ from typing import Any
 
 from evals.providers.base import Generation, GenerationRequest, ProviderError, Usage
 from metrics.errors import ErrorKind
+from tasks.capabilities import RendersGold
 
 ANSWERS = ("gold", "fixed")
 
@@ -45,12 +46,11 @@ def build(config: Mapping[str, Any], context: Any) -> InstantProvider:
         raise ValueError(f"{source}: answer must be one of {list(ANSWERS)}, got {mode!r}")
     task = getattr(context, "task", None)
     if mode == "gold":
-        render = getattr(task, "render_gold", None)
-        if not callable(render):
-            raise ValueError(f"{source}: task {getattr(task, 'name', task)!r} has no render_gold(item); "
-                             "use answer: fixed with a text")
-        answer: Callable[[Mapping[str, Any]], str] = render
-        fingerprint = str(task.prompt_template_hash())
+        if not isinstance(task, RendersGold):
+            raise ValueError(f"{source}: task {getattr(task, 'name', task)!r} has no render_gold(item) "
+                             "(tasks.capabilities.RendersGold); use answer: fixed with a text")
+        answer: Callable[[Mapping[str, Any]], str] = task.render_gold
+        fingerprint = str(task.prompt_template_hash())  # type: ignore[attr-defined] - every task has it
     else:
         text = config.get("text")
         if not isinstance(text, str):

@@ -9,6 +9,7 @@ from typing import Any
 
 from evals.providers.base import Generation, GenerationRequest, ProviderError, Usage
 from metrics.errors import ErrorKind
+from tasks.capabilities import AnswersMajority, FingerprintsMajority
 
 DEFAULT_SOURCE = "conf/model/majority_baseline.yaml"
 
@@ -43,14 +44,16 @@ class MajorityProvider:
 def build(config: Mapping[str, Any], context: Any) -> MajorityProvider:
     task = context.task
     source = config.get("_source", DEFAULT_SOURCE)
-    answer = getattr(task, "majority_answer", None)
-    if not callable(answer):
-        raise ValueError(f"{source}: task {getattr(task, 'name', task)!r} has no majority_answer(item), so the "
+    if not isinstance(task, AnswersMajority):
+        raise ValueError(f"{source}: task {getattr(task, 'name', task)!r} has no majority_answer(item) "
+                         "(tasks.capabilities.AnswersMajority), so the "
                          f"majority baseline cannot answer it; use it with a classification task (unfair_tos, or "
                          f"a config task with a label) or drop it from the candidates (e.g. '~candidates.<name>')")
-    fingerprint_of = getattr(task, "majority_fingerprint", None)
-    fingerprint = str(fingerprint_of()) if callable(fingerprint_of) else str(task.prompt_template_hash())
-    return MajorityProvider(name=str(config.get("name") or "majority-class"), answer=answer, fingerprint=fingerprint,
+    # the prior, when the task can say what it is; else everything in the prompt
+    fingerprint = str(task.majority_fingerprint() if isinstance(task, FingerprintsMajority)
+                      else task.prompt_template_hash())  # type: ignore[attr-defined]
+    return MajorityProvider(name=str(config.get("name") or "majority-class"), answer=task.majority_answer,
+                            fingerprint=fingerprint,
                             task_name=str(getattr(task, "name", "?")),
                             model_id=str(config.get("model_id") or "majority-class"),
                             max_concurrency=int(config.get("max_concurrency") or 4))

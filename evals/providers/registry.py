@@ -1,26 +1,18 @@
 """Provider kinds by name. Modules are imported only when their kind is used, so a run with the
-baseline never imports llama_cpp, and a run against Bedrock never loads a GGUF file."""
+baseline never imports llama_cpp, and a run against Bedrock never loads a GGUF file.
+
+A model config's `provider:` is a registered name, a plug-in's entry point in group `rft_evals.providers`, or
+an outside factory named directly as "package.module:build". A factory is `build(config, context) -> Provider`."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from evals.providers.base import Provider
-
-# kind -> "module:factory". A factory is `build(config, context) -> Provider`.
-PROVIDER_KINDS: dict[str, str] = {
-    "llamacpp": "evals.providers.llamacpp:build",
-    "baseline": "evals.providers.tfidf:build",
-    "replay": "evals.providers.replay:build",
-    "bedrock": "evals.providers.bedrock:build",
-    "openai": "evals.providers.openai_compatible:build",
-    "majority": "evals.providers.majority:build",
-    "instant": "evals.providers.instant:build",  # benchmarks and tests: answers at once, in process
-}
+from metrics.plugin_registry import Registry
 
 
 @dataclass
@@ -42,13 +34,18 @@ class UnknownProviderError(ValueError):
     pass
 
 
+PROVIDER_KINDS: Registry[ProviderFactory] = Registry("provider", "rft_evals.providers", UnknownProviderError,
+                                                     allow_paths=True)
+PROVIDER_KINDS.register("llamacpp", "evals.providers.llamacpp:build")
+PROVIDER_KINDS.register("baseline", "evals.providers.tfidf:build")
+PROVIDER_KINDS.register("replay", "evals.providers.replay:build")
+PROVIDER_KINDS.register("bedrock", "evals.providers.bedrock:build")
+PROVIDER_KINDS.register("openai", "evals.providers.openai_compatible:build")
+PROVIDER_KINDS.register("majority", "evals.providers.majority:build")
+PROVIDER_KINDS.register("instant", "evals.providers.instant:build")  # benchmarks and tests: answers at once
+
+
 def build_provider(config: Mapping[str, Any], context: ProviderContext) -> Provider:
-    kind = config.get("provider")
-    if kind not in PROVIDER_KINDS:
-        raise UnknownProviderError(
-            f"model config {config.get('name', '?')!r}: provider {kind!r} is not known; "
-            f"use one of {sorted(PROVIDER_KINDS)} in conf/model/*.yaml"
-        )
-    module_name, factory_name = PROVIDER_KINDS[kind].split(":")
-    factory: ProviderFactory = getattr(importlib.import_module(module_name), factory_name)
+    factory = PROVIDER_KINDS.lookup(config.get("provider"), f"model config {config.get('name', '?')!r} "
+                                                            "(conf/model/*.yaml `provider:`)")
     return factory(config, context)

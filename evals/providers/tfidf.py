@@ -13,6 +13,7 @@ from typing import Any
 
 from evals.providers.base import Generation, GenerationRequest, ProviderError, Usage
 from metrics.errors import ErrorKind
+from tasks.capabilities import SentenceLevel
 
 NONE_LABEL = "none"
 Flag = tuple[int, str, str]  # sentence index, risk id, assessment id
@@ -125,12 +126,11 @@ class BaselineProvider:
 
 def build(config: Mapping[str, Any], context: Any) -> BaselineProvider:
     task = context.task
-    missing = [method for method in ("sentence_training_set", "render_sentence_flags")
-               if not callable(getattr(task, method, None))]
-    if missing:
+    if not isinstance(task, SentenceLevel):
         raise ValueError(f"{config.get('_source', 'conf/model/tfidf_baseline.yaml')}: task "
-                         f"{getattr(task, 'name', task)!r} has no {', '.join(missing)}; the TF-IDF baseline "
-                         f"only works with sentence-level tasks such as contract_review")
+                         f"{getattr(task, 'name', task)!r} has no sentence_training_set() and "
+                         "render_sentence_flags() (tasks.capabilities.SentenceLevel); the TF-IDF baseline "
+                         "only works with sentence-level tasks such as contract_review")
     params = BaselineParams.from_config(config, default_seed=int(getattr(context, "seed", 0) or 0))
     texts, labels = task.sentence_training_set()
     texts, labels = [str(text) for text in texts], [str(label) for label in labels]

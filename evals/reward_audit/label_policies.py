@@ -63,7 +63,7 @@ class LabelPolicies:
         self.field = label_field(task)
         self.classes = classes_of(task)
         counts = Counter(gold_label(task, item) for item in items)
-        spec = task.scorer_spec() if callable(getattr(task, "scorer_spec", None)) else {}
+        spec = task.scorer_spec()
         negative = spec.get("detection_negative") if isinstance(spec, dict) else None
         self.negative = negative or (counts.most_common(1)[0][0] if counts else self.classes[-1])
         self.positives = [c for c in self.classes if c != self.negative]

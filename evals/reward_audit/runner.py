@@ -109,6 +109,6 @@ def build_audit(task_cfg: Mapping[str, Any], reward: Any, *, limit: int | None =
     bundle = audit_bundle(task, reward)
     split = str(task_cfg.get("split") or getattr(getattr(task, "config", None), "split", None) or "test")
     dataset = task.load(split)
-    if limit is not None and hasattr(task, "select"):
+    if limit is not None:
         dataset = task.select(dataset, limit, seed)
     return task, bundle, [dict(row) for row in dataset]

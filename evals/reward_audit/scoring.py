@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evals.reward_audit.policies import Item, Policy
-from metrics.aggregates import Aggregate, AggregateKind
+from metrics.aggregates import Aggregate, run_value
 from metrics.reward.bundle import RewardBundle
 
 EVENT_BATCH = 64  # samples per invocation, as SageMaker training jobs send them
@@ -68,22 +68,9 @@ def handler_rewards(bundle: RewardBundle, samples: Sequence[Mapping[str, Any]], 
 
 
 def corpus_value(aggregate: Aggregate, records: Sequence[Mapping[str, float]]) -> float:
-    """The run-level value of an aggregate (the point estimate evals/stats/estimate.py computes), NaN when undefined."""
-    rows = [r for r in records if aggregate.inputs and aggregate.inputs[0] in r]
-    sums = [sum(float(r.get(key, 0.0)) for r in rows) for key in aggregate.inputs]
-    if aggregate.kind is AggregateKind.MEAN:
-        return sums[0] / len(rows) if rows else math.nan
-    if aggregate.kind is AggregateKind.RATIO:
-        return sums[0] / sums[1] if sums[1] else math.nan
-    if aggregate.kind is AggregateKind.F1:
-        tp, fp, fn = sums
-        return 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else math.nan
-    f1s = []
-    for i in range(0, len(sums), 3):
-        tp, fp, fn = sums[i:i + 3]
-        if tp + fp + fn:  # a class never seen nor predicted is left out (as metrics/aggregates says)
-            f1s.append(2 * tp / (2 * tp + fp + fn))
-    return sum(f1s) / len(f1s) if f1s else math.nan
+    """The run-level value of an aggregate (the point estimate evals/stats/estimate.py computes), NaN when
+    undefined: metrics/aggregates.py RULES."""
+    return run_value(aggregate, records)
 
 
 def score_policy(policy: Policy, items: Sequence[Item], task: Any, bundle: RewardBundle, judge: Any = None,

@@ -16,6 +16,8 @@ from evals.conf import conf_dir, config_path
 from metrics.reward.bundle import RewardBundle
 from metrics.reward.config import RewardConfig
 from metrics.scorers import SCORERS
+from tasks.base import Task
+from tasks.capabilities import RendersGold, reference_text_of
 
 CONF_DIR = conf_dir()
 DEFAULT_REWARD = "contract_review_deterministic"
@@ -47,18 +49,19 @@ def load_reward_config(name_or_path: str) -> RewardConfig:
 
 def build_bundle(task: Any, reward: RewardConfig) -> RewardBundle:
     """The bundle of a built task (its scorer name and spec, its Reference text) and a reward config."""
-    scorer = getattr(task, "scorer_name", None)
-    if scorer not in SCORERS or not callable(getattr(task, "scorer_spec", None)):
+    scorer = task.scorer_name if isinstance(task, Task) else None
+    if scorer not in SCORERS:
         raise ValueError(f"task {task.name!r} ({type(task).__name__}) names no known scorer (scorer_name="
-                         f"{scorer!r}; known: {sorted(SCORERS)}) or has no scorer_spec(): the reward Lambda "
-                         "cannot score it; give the task both (see metrics/scorers.py)")
+                         f"{scorer!r}; known: {sorted(SCORERS)}) or does not keep the task contract of "
+                         "tasks/base.py (scorer_spec(), ...): the reward Lambda cannot score it; give the task "
+                         "both (see metrics/scorers.py)")
     spec = task.scorer_spec()
     try:
         json.dumps(spec, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"task {task.name!r}: scorer_spec() is not JSON ({exc}); the bundle must carry it") from None
     return RewardBundle(task=task.name, scorer=scorer, spec=spec, reward=reward,
-                        reference_text=(getattr(task, "reference_text", "") or "") if reward.criteria else "",
+                        reference_text=reference_text_of(task) if reward.criteria else "",
                         meta={"prompt_template_hash": task.prompt_template_hash()})
 
 
@@ -95,11 +98,13 @@ def check_reward_fits(task: Any, bundle: RewardBundle) -> None:
     task's scorer does not produce would make every training reward neutral, so it fails here, named."""
     from metrics.reward.components import MissingValueError, compute_component
 
+    if not isinstance(task, RendersGold):
+        return  # no gold answer to score: the first training rewards will tell
     split = getattr(getattr(task, "config", None) or getattr(task, "spec", None), "split", "test")
-    rows = task.rows(split)
-    if not rows:
+    dataset = task.load(split)
+    if len(dataset) == 0:
         return
-    item = rows[0]
+    item = dict(dataset[0])
     values = bundle.score(task.render_gold(item), task.reference(item)).values
     for component in bundle.reward.deterministic_components:
         try:

@@ -18,6 +18,7 @@ from evals.run._console import print_results
 from evals.inference.engine import FatalRunError
 from evals.run.provenance import data_fingerprint, git_commit, ray_node
 from evals.run.items import DatasetItems
+from evals.inference.model_config import ModelConfig
 from evals.run.aggregates import aggregates_for
 from evals.providers.registry import ProviderContext
 from evals.run.runner import (
@@ -36,6 +37,7 @@ from evals.training.link import checkpoint_tags
 from evals.run.user_errors import exit_on_user_error
 from metrics.reward.config import RewardConfig
 from metrics.reward.judge import JudgeClient
+from tasks.capabilities import ReportsLoading
 from tasks.registry import build_task
 from evals.conf import conf_dir
 
@@ -46,8 +48,7 @@ CONF_DIR = str(conf_dir())
 def load_report(task: Any) -> dict[str, Any]:
     """What loading the task reported, for summary.json (`data.loaded`): per split, items kept and rows skipped
     by `on_bad_rows: skip` (where, id, reason). Empty for tasks that skip nothing by design."""
-    report = getattr(task, "load_report", None)
-    return {"loaded": report()} if callable(report) else {}
+    return {"loaded": task.load_report()} if isinstance(task, ReportsLoading) else {}
 
 
 def skipped_count(loading: Mapping[str, Any]) -> int:
@@ -100,6 +101,8 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
     # Logs and CI captures are not terminals; give the tables room instead of rich's 80-column default.
     console = console or Console(width=None if sys.stdout.isatty() else 150)
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    # every candidate's config checked before anything is opened: a typo in the last one fails now
+    models = {name: ModelConfig.from_mapping(model_cfg, name) for name, model_cfg in config["candidates"].items()}
     resources = open_run(config, run_dir)
     root, cache, tracker = resources.data_root, resources.cache, resources.tracker
     task = build_task(config["task"], data_root=root)
@@ -139,7 +142,8 @@ def execute(cfg: DictConfig, run_dir: Path, console: Console | None = None, *, p
     status = "FAILED"  # until every candidate is done; a crash or Ctrl-C leaves the run resumable
     try:
         for name, model_cfg in config["candidates"].items():
-            result = evaluate_candidate(task, items, name, model_cfg, context=context, cache=cache, settings=settings)
+            result = evaluate_candidate(task, items, name, models[name], context=context, cache=cache,
+                                        settings=settings)
             if name not in state.finished_candidates:
                 state.finished_candidates.append(name)
             if tracker and name in state.candidate_run_ids:

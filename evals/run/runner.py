@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from evals.inference.cache import GenerationCache
-from evals.inference.engine import CallOutcome, Engine, EngineSettings
+from evals.inference.engine import CallOutcome, Engine
 from evals.providers.registry import ProviderContext, build_provider
+from evals.inference.model_config import ModelConfig
 from evals.inference.progress import ProgressBar
 from evals.inference.requests import build_requests
 from evals.json_safe import json_safe
@@ -127,7 +128,7 @@ def evaluate_candidate(
     task: Task,
     items: Sequence[Item],
     name: str,
-    model_cfg: Mapping[str, Any],
+    model_cfg: ModelConfig | Mapping[str, Any],
     *,
     context: ProviderContext,
     cache: GenerationCache | None,
@@ -138,10 +139,12 @@ def evaluate_candidate(
     Records stream to `records/<name>.jsonl` as they are scored (after judging, when a judge is set), so a
     crash loses at most the calls in flight. Items that already have a record there (a resumed run) are
     not asked again; the model and judge calls of the others come from the cache when they were made."""
-    provider = build_provider({**model_cfg, "name": model_cfg.get("name") or name}, context)
+    model = ModelConfig.of(model_cfg, name)
+    model_cfg = model_cfg.raw if isinstance(model_cfg, ModelConfig) else model_cfg
+    provider = build_provider(model.raw, context)
     usage = UsageStats(name=name, model_config=model_cfg)
-    engine = Engine(provider, EngineSettings.from_config(model_cfg), cache=cache, usage=usage)
-    role = str(model_cfg.get("role") or "candidate")
+    engine = Engine(provider, model.engine, cache=cache, usage=usage)
+    role = model.role
     records_path = settings.run_dir / "records" / f"{name}.jsonl"
     if not settings.resume and records_path.exists():
         records_path.unlink()  # a fresh run never mixes its records with an earlier run's
@@ -169,7 +172,7 @@ def evaluate_candidate(
                           before_flush=flush_cache) as writer:
             for chunk in _chunks(todo, settings.chunk_size):
                 chunk_items = _take(items, chunk)
-                requests = build_requests(task, chunk_items, model_cfg, settings.seed)
+                requests = build_requests(task, chunk_items, model, settings.seed)
                 for outcome in engine.run_iter(requests, progress=None):
                     record = score_outcome(task, chunk_items[outcome.index], outcome, name, role, settings)
                     bar.advance()
@@ -199,7 +202,7 @@ def evaluate_candidate(
     return CandidateResult(
         name=name,
         role=role,
-        provider=str(model_cfg.get("provider")),
+        provider=model.provider,
         model_id=str(provider.model_id),
         config=model_cfg,
         records=records,
