@@ -93,9 +93,9 @@ class RftSettings(_StageSettings):
     def _check(self, where: str) -> None:
         if self.num_generations < 2:
             raise TrainConfigError(f"{where}.num_generations: GRPO compares answers within a group; use >= 2")
-        if self.max_gold_tokens is not None and not 0 < self.max_gold_tokens <= self.max_completion_length:
-            raise TrainConfigError(f"{where}.max_gold_tokens: {self.max_gold_tokens!r} must lie in 1.."
-                                   f"max_completion_length ({self.max_completion_length}), or be null for no limit")
+        if self.max_gold_tokens is not None and (not isinstance(self.max_gold_tokens, int) or self.max_gold_tokens < 1):
+            raise TrainConfigError(f"{where}.max_gold_tokens: must be a positive integer (a few dozen tokens below "
+                                   f"max_completion_length) or null for no limit, got {self.max_gold_tokens!r}")
 
 
 def _check_positive(settings: Any, where: str, names: tuple[str, ...]) -> None:
