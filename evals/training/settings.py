@@ -78,7 +78,7 @@ class RftSettings(_StageSettings):
     # Windows whose gold answer is longer than this many tokens are not used as prompts: sampled answers to them
     # run past max_completion_length, are cut, fail the format gate and give the group no reward variance.
     max_gold_tokens: int | None = 144
-    steps: int = 12
+    steps: int = 4
     num_generations: int = 4
     prompts_per_step: int = 1  # prompts per optimizer step (each sampled num_generations times)
     max_completion_length: int = 192
@@ -86,7 +86,7 @@ class RftSettings(_StageSettings):
     learning_rate: float = 1e-4
     beta: float = 0.02  # KL penalty towards the SFT model (0 = none and no reference model)
     dtype: str = "float32"
-    save_steps: int = 4  # a checkpoint every this many steps: the sweep evaluates each of them
+    save_steps: int = 2  # a checkpoint every this many steps: the sweep evaluates each of them
     lora: LoraSettings = field(default_factory=LoraSettings)
     logging_steps: int = 1
 
