@@ -8,7 +8,16 @@ import sys
 
 import pytest
 
-from evals.training.data import RowSelection, check_disjoint, document_ids, pick_rows, rft_records, sft_records
+from evals.training.data import (
+    RowSelection,
+    check_disjoint,
+    document_ids,
+    gold_fits,
+    pick_rows,
+    rft_records,
+    sft_records,
+    train_rows,
+)
 from evals.training.layout import Layout
 from evals.training.link import checkpoint_tags, write_sidecar
 from evals.training.settings import RftSettings, SftSettings, TrainConfigError
@@ -69,6 +78,25 @@ def test_stage_settings_are_checked():
         RftSettings.from_mapping({"num_generations": 1})
     with pytest.raises(TrainConfigError, match="rft.steps"):
         RftSettings.from_mapping({"steps": 0})
+
+
+def test_rft_gold_budget_is_checked():
+    assert RftSettings.from_mapping({"max_gold_tokens": None}).max_gold_tokens is None
+    with pytest.raises(TrainConfigError, match="rft.max_gold_tokens"):
+        RftSettings.from_mapping({"max_gold_tokens": 0})
+    with pytest.raises(TrainConfigError, match="custom.examples"):
+        SftSettings.from_mapping({"examples": 0}, where="custom")
+
+
+def test_rft_prompts_keep_only_golds_within_the_budget(task):
+    words = lambda text: len(text.split())  # noqa: E731 - a stand-in tokenizer
+    budget = 80  # about one comment
+    keep = gold_fits(task, words, budget)
+    rows = train_rows(task, RowSelection(count=40, risky_share=0.75, seed=1), keep)
+    assert len(rows) == 40 and sum(1 for r in rows if r["gold"]) == 30
+    assert all(words(task.render_gold(r)) <= budget for r in rows)
+    too_long = [r for r in task.rows("train") if words(task.render_gold(r)) > budget]
+    assert too_long and not keep(too_long[0])  # the filter had something to drop
 
 
 def test_shipped_stage_configs_parse():
@@ -154,6 +182,6 @@ def test_stage_defaults_match_the_shipped_configs():
 def test_sft_warmup_is_a_tenth_of_the_steps():
     from evals.training.sft import warmup_steps
 
-    assert warmup_steps(96, SftSettings()) == 2  # 24 optimizer steps of 4
+    assert warmup_steps(80, SftSettings()) == 2  # 20 optimizer steps of 4
     assert warmup_steps(12, SftSettings()) == 0  # 3 steps: none spent at a learning rate near 0
     assert warmup_steps(12, SftSettings(), max_steps=1) == 0

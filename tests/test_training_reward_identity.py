@@ -34,7 +34,8 @@ def test_rft_stage_trains_on_the_trl_adapter_object(tmp_path, data_root, monkeyp
     reward_cfg = OmegaConf.to_container(OmegaConf.load("conf/reward/contract_review_deterministic.yaml"))
     task_cfg = {**OmegaConf.to_container(OmegaConf.load("conf/task/contract_review.yaml")), "prompt": "compact"}
     config = {"task": task_cfg, "reward": reward_cfg, "seed": 0, "checkpoints_dir": str(tmp_path),
-              "data_root": str(data_root), "rft": {"prompts": 4, "steps": 1}, "max_steps": None}
+              "data_root": str(data_root), "max_steps": None,
+              "rft": {"prompts": 4, "steps": 1, "max_gold_tokens": None}}  # no SFT tokenizer here to count with
     stages.run_rft(config)
 
     assert len(made) == 1

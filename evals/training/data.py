@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +44,16 @@ def pick_rows(rows: Sequence[Mapping[str, Any]], selection: RowSelection) -> lis
     return chosen
 
 
-def train_rows(task: Any, selection: RowSelection) -> list[Mapping[str, Any]]:
-    return pick_rows(task.rows(TRAIN_SPLIT), selection)
+def train_rows(task: Any, selection: RowSelection,
+               keep: Callable[[Mapping[str, Any]], bool] | None = None) -> list[Mapping[str, Any]]:
+    """The selection drawn from the train rows that `keep` accepts (all of them when it is None)."""
+    rows = task.rows(TRAIN_SPLIT)
+    return pick_rows([row for row in rows if keep(row)] if keep else rows, selection)
+
+
+def gold_fits(task: Any, count_tokens: Callable[[str], int], max_tokens: int) -> Callable[[Mapping[str, Any]], bool]:
+    """A row filter: the task's gold answer for the row takes at most `max_tokens` tokens."""
+    return lambda row: count_tokens(task.render_gold(row)) <= max_tokens
 
 
 def sft_records(task: Any, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

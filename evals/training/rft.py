@@ -39,8 +39,12 @@ def train_rft(sft_dir: Path, out_dir: Path, records: Sequence[dict[str, Any]], s
     steps = max_steps or settings.steps
     args = GRPOConfig(
         output_dir=str(out_dir / "checkpoints"), seed=seed, data_seed=seed, use_cpu=True,
-        max_steps=steps, per_device_train_batch_size=settings.num_generations * settings.prompts_per_step,
-        num_generations=settings.num_generations, gradient_accumulation_steps=1,
+        # One completion per forward/backward, accumulated over the group: the whole group in one batch kept the
+        # activations of num_generations x ~1,000 tokens for the backward (17.2 GB peak RSS with 4 x 160 tokens).
+        # Still one optimizer step per generated batch (TRL: steps_per_generation = gradient_accumulation_steps),
+        # so the policy stays on-policy; sampling is still batched over the whole group.
+        max_steps=steps, per_device_train_batch_size=1, num_generations=settings.num_generations,
+        gradient_accumulation_steps=settings.num_generations * settings.prompts_per_step,
         max_completion_length=settings.max_completion_length, temperature=settings.temperature,
         learning_rate=settings.learning_rate, beta=settings.beta, lr_scheduler_type="constant",
         logging_steps=settings.logging_steps, save_strategy="steps", save_steps=settings.save_steps,

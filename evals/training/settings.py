@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar, Self
 
 
 class TrainConfigError(ValueError):
@@ -29,9 +29,33 @@ class LoraSettings:
     target_modules: str | list[str] = "all-linear"
 
 
+class _StageSettings:
+    """What SFT and RFT settings share: `from_mapping` builds one from its config key (nested `lora` block
+    included), rejects unknown keys and checks that the counts in POSITIVE are positive integers."""
+
+    KEY: ClassVar[str]
+    POSITIVE: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None, where: str | None = None) -> Self:
+        where = where or cls.KEY
+        values = dict(data or {})
+        lora = _from_mapping(LoraSettings, values.pop("lora", None), f"{where}.lora")
+        settings = _from_mapping(cls, {**values, "lora": lora}, where)
+        _check_positive(settings, where, cls.POSITIVE)
+        settings._check(where)
+        return settings
+
+    def _check(self, where: str) -> None:
+        """Stage-specific checks beyond positive counts."""
+
+
 @dataclass(frozen=True)
-class SftSettings:
-    examples: int = 96  # train windows used (seeded sample)
+class SftSettings(_StageSettings):
+    KEY: ClassVar[str] = "sft"
+    POSITIVE: ClassVar[tuple[str, ...]] = ("examples", "batch_size", "grad_accum", "max_length")
+
+    examples: int = 80  # train windows used (seeded sample)
     risky_share: float | None = 0.5  # share of them with at least one risk; None = the data's own share
     epochs: float = 1.0
     batch_size: int = 2
@@ -42,41 +66,36 @@ class SftSettings:
     lora: LoraSettings = field(default_factory=LoraSettings)
     logging_steps: int = 1
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "sft") -> SftSettings:
-        values = dict(data or {})
-        lora = _from_mapping(LoraSettings, values.pop("lora", None), f"{where}.lora")
-        settings = _from_mapping(cls, {**values, "lora": lora}, where)
-        _check_positive(settings, where, ("examples", "batch_size", "grad_accum", "max_length"))
-        return settings
-
 
 @dataclass(frozen=True)
-class RftSettings:
+class RftSettings(_StageSettings):
+    KEY: ClassVar[str] = "rft"
+    POSITIVE: ClassVar[tuple[str, ...]] = ("prompts", "steps", "num_generations", "prompts_per_step",
+                                           "max_completion_length", "save_steps")
+
     prompts: int = 40  # train windows used as GRPO prompts
     risky_share: float | None = 0.75  # riskless windows mostly give every sampled answer the same reward
-    steps: int = 20
+    # Windows whose gold answer is longer than this many tokens are not used as prompts: sampled answers to them
+    # run past max_completion_length, are cut, fail the format gate and give the group no reward variance.
+    max_gold_tokens: int | None = 144
+    steps: int = 4
     num_generations: int = 4
     prompts_per_step: int = 1  # prompts per optimizer step (each sampled num_generations times)
     max_completion_length: int = 192
-    temperature: float = 1.0
-    learning_rate: float = 2e-5
+    temperature: float = 0.7
+    learning_rate: float = 1e-4
     beta: float = 0.02  # KL penalty towards the SFT model (0 = none and no reference model)
     dtype: str = "float32"
-    save_steps: int = 5  # a checkpoint every this many steps: the sweep evaluates each of them
+    save_steps: int = 2  # a checkpoint every this many steps: the sweep evaluates each of them
     lora: LoraSettings = field(default_factory=LoraSettings)
     logging_steps: int = 1
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "rft") -> RftSettings:
-        values = dict(data or {})
-        lora = _from_mapping(LoraSettings, values.pop("lora", None), f"{where}.lora")
-        settings = _from_mapping(cls, {**values, "lora": lora}, where)
-        _check_positive(settings, where, ("prompts", "steps", "num_generations", "prompts_per_step",
-                                          "max_completion_length", "save_steps"))
-        if settings.num_generations < 2:
+    def _check(self, where: str) -> None:
+        if self.num_generations < 2:
             raise TrainConfigError(f"{where}.num_generations: GRPO compares answers within a group; use >= 2")
-        return settings
+        if self.max_gold_tokens is not None and (not isinstance(self.max_gold_tokens, int) or self.max_gold_tokens < 1):
+            raise TrainConfigError(f"{where}.max_gold_tokens: must be a positive integer (a few dozen tokens below "
+                                   f"max_completion_length) or null for no limit, got {self.max_gold_tokens!r}")
 
 
 def _check_positive(settings: Any, where: str, names: tuple[str, ...]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from evals.training.data import RowSelection, check_disjoint, rft_records, sft_records, train_rows
+from evals.training.data import RowSelection, check_disjoint, gold_fits, rft_records, sft_records, train_rows
 from evals.training.layout import Layout
 from evals.training.link import write_sidecar
 from evals.training.settings import RftSettings, SftSettings
@@ -70,8 +70,15 @@ def run_rft(config: Mapping[str, Any]) -> None:
     reward = RewardConfig.from_mapping(reward_cfg, f"conf/reward/{reward_cfg.get('name', '?')}.yaml")
     build_bundle(task, reward).write(layout.reward_bundle)
     # Shifted seed: the RFT prompts are a different sample from the SFT examples where the pool allows it.
-    rows = train_rows(task, RowSelection(settings.prompts, settings.risky_share, int(config["seed"]) + 1))
-    log.info("RFT on %d train prompts (%d with a risk)", len(rows), sum(1 for r in rows if r["gold"]))
+    keep = None
+    if settings.max_gold_tokens is not None:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(layout.merged("sft"))
+        keep = gold_fits(task, lambda text: len(tokenizer(text)["input_ids"]), settings.max_gold_tokens)
+    rows = train_rows(task, RowSelection(settings.prompts, settings.risky_share, int(config["seed"]) + 1), keep)
+    log.info("RFT on %d train prompts (%d with a risk; gold answers of at most %s tokens)", len(rows),
+             sum(1 for r in rows if r["gold"]), settings.max_gold_tokens)
     train_rft(layout.merged("sft"), layout.stage_dir("rft"), rft_records(task, rows), settings,
               reward_function(layout.reward_bundle), seed=int(config["seed"]), report_to=_report_to(config),
               max_steps=config.get("max_steps"))
