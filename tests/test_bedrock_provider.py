@@ -19,7 +19,7 @@ from evals.inference.engine import Engine, EngineSettings, FatalRunError
 from evals.providers.base import GenerationRequest, ProviderError
 from evals.providers.bedrock import BedrockConfigError, BedrockProvider, build
 from evals.providers.registry import ProviderContext, build_provider
-from evals.inference.retry import BackoffPolicy
+from metrics.backoff import BackoffPolicy
 from metrics.errors import ErrorKind
 
 try:  # repo root on sys.path (python -m pytest, or pytest's pythonpath = ["."])

@@ -15,7 +15,7 @@ from evals.inference.cache import GenerationCache
 from evals.inference.engine import CallOutcome, Engine, EngineSettings, FatalRunError
 from evals.providers.base import Generation, GenerationRequest, ProviderError, Usage
 from evals.inference._rate_limit import RateLimiter, TokenBucket
-from evals.inference.retry import BackoffPolicy
+from metrics.backoff import BackoffPolicy
 from evals.inference.usage import UsageStats
 from metrics.errors import ErrorKind
 

@@ -36,7 +36,7 @@ from evals.inference.cache import GenerationCache, cache_key
 from evals.inference._outcome import CallOutcome  # also importable from here, where it was first
 from evals.providers.base import Generation, GenerationRequest, Provider, ProviderError
 from evals.inference._rate_limit import RateLimiter
-from evals.inference.retry import BackoffPolicy
+from metrics.backoff import BackoffPolicy
 from evals.inference.usage import UsageStats
 from metrics.errors import ClassifiedError, ErrorKind
 
