@@ -10,7 +10,6 @@ that make it pass every criterion."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 
 from evals.reward_audit.policies import DEGENERATE, Item, Policy, family_for
 from evals.reward_audit.scoring import score_policy
+from metrics.plugin_registry import resolve_target
 from metrics.reward.bundle import RewardBundle
 
 PROBES = Path(__file__).resolve().parents[2] / "tasks" / "probes" / "steering_probes.jsonl"
@@ -81,8 +81,7 @@ def scripted_judge(bundle: RewardBundle, fooled_by: Sequence[str] = ()) -> Any:
     kind = kind_name(bundle.reward.judge)
     if kind not in JUDGES:
         raise ValueError(f"the audit has no scripted judge of kind {kind!r}; known: {sorted(JUDGES)}")
-    module, _, attribute = JUDGES[kind].partition(":")
-    factory: Callable[[RewardBundle, tuple[str, ...]], Any] = getattr(importlib.import_module(module), attribute)
+    factory: Callable[[RewardBundle, tuple[str, ...]], Any] = resolve_target(JUDGES[kind], f"scripted {kind} judge")
     return factory(bundle, tuple(fooled_by))
 
 

@@ -13,11 +13,12 @@ registry. Answers are seeded per (policy, item), so a rerun writes the same answ
 from __future__ import annotations
 
 import hashlib
-import importlib
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from metrics.plugin_registry import resolve_target
 
 HONEST = "honest"
 DEGENERATE = "degenerate"
@@ -77,5 +78,4 @@ def family_for(scorer: str) -> Family:
     if scorer not in FAMILIES:
         raise ValueError(f"no audit policies for scorer {scorer!r}; known: {sorted(FAMILIES)} "
                          "(add a family in evals/reward_audit/ and name it in FAMILIES)")
-    module, _, attribute = FAMILIES[scorer].partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    return resolve_target(FAMILIES[scorer], f"audit family of scorer {scorer!r}")
