@@ -44,6 +44,17 @@ def decide(comments: Sequence[ReviewComment], gold: Iterable[GoldRisk]) -> RiskD
     return RiskDecisions(gold_pairs(gold), frozenset(predicted), frozenset(ungrounded))
 
 
+def hedged_labels(gold: frozenset[Pair], predicted: frozenset[Pair]) -> int:
+    """Categories flagged on a sentence beyond what it can hold: more than its gold categories (at least one).
+    Naming every category on a sentence hedges; each extra label is a false positive that a cheap
+    false-flag cost would otherwise let pay (docs/reward_design.md, category spam)."""
+    per_sentence: dict[int, set[str]] = {}
+    for sentence, risk in predicted:
+        per_sentence.setdefault(sentence, set()).add(risk)
+    return sum(max(0, len(risks) - max(1, sum(1 for s, _ in gold if s == sentence)))
+               for sentence, risks in per_sentence.items())
+
+
 def _counts(gold: frozenset[Pair], predicted: frozenset[Pair], n_ungrounded: int) -> tuple[int, int, int]:
     tp = len(gold & predicted)
     return tp, len(predicted - gold) + n_ungrounded, len(gold - predicted)
@@ -61,6 +72,9 @@ def risk_values(decisions: RiskDecisions, categories: Sequence[str], flagged: bo
         "risk_pred": tp + fp,  # precision's denominator, summed by the ratio aggregate
         "risk_gold": tp + fn,  # recall's denominator
         "window_flag_correct": float(flagged == bool(decisions.gold)),
+        # a window that holds a risk and not one of them was found: what silence costs beyond each miss
+        "risk_window_missed": float(bool(decisions.gold) and tp == 0),
+        "risk_hedged": float(hedged_labels(decisions.gold, decisions.predicted)),
     }
     for cat in categories:
         c_tp, c_fp, c_fn = _counts(

@@ -55,6 +55,23 @@ def test_window_flag():
     assert risk_values(decide([rc("arbitration")], []), CATEGORIES, True)["window_flag_correct"] == 0
 
 
+def test_window_missed_and_hedged_labels_by_hand():
+    gold = [GoldRisk(0, "arbitration", 3), GoldRisk(2, "jurisdiction", 2), GoldRisk(2, "choice_of_law", 2)]
+    silent = risk_values(decide([], gold), CATEGORIES, flagged=False)
+    assert (silent["risk_window_missed"], silent["risk_hedged"]) == (1, 0)
+    wrong = risk_values(decide([rc("jurisdiction", [0])], gold), CATEGORIES, flagged=True)
+    assert wrong["risk_window_missed"] == 1  # it flagged, but found none of the window's risks
+    clean = risk_values(decide([], []), CATEGORIES, flagged=False)
+    assert clean["risk_window_missed"] == 0  # nothing to miss
+    # sentence 0 holds 1 gold category and gets 3 (2 extra); sentence 2 holds 2 and gets 3 (1 extra);
+    # sentence 5 holds none and gets 2 (1 extra: a clean sentence may take one label before it counts)
+    spam = [rc("arbitration", [0]), rc("jurisdiction", [0]), rc("choice_of_law", [0]),
+            rc("jurisdiction", [2]), rc("choice_of_law", [2]), rc("arbitration", [2]),
+            rc("arbitration", [5]), rc("jurisdiction", [5])]
+    v = risk_values(decide(spam, gold), CATEGORIES, flagged=True)
+    assert (v["risk_hedged"], v["risk_window_missed"], v["risk_tp"]) == (4, 0, 3)
+
+
 def test_assessment_by_hand():
     gold = [GoldRisk(0, "arbitration", 3), GoldRisk(1, "jurisdiction", 2), GoldRisk(2, "choice_of_law", 2)]
     comments = [

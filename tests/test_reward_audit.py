@@ -5,6 +5,7 @@ policy it pays, bad input exits 2)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -70,6 +71,29 @@ def test_gate_passes_then_fails_naming_the_paying_policy():
     assert figures.gate(misranked, "m", thresholds).checks["kendall"] is False
 
 
+def test_paired_margin_by_hand():
+    # differences 0.1, 0.3, 0.2: mean 0.2, sd 0.1, standard error 0.1 / sqrt(3); 95%: z = 1.95996
+    honest = P("h", HONEST, 0.6, 0.5, (0.5, 0.7, 0.6))
+    silent = P("s", DEGENERATE, 0.4, 0.0, (0.4, 0.4, 0.4))
+    pair = figures.paired_margin(honest, silent, 0.95)
+    assert pair.mean == pytest.approx(0.2) and pair.n == 3
+    assert pair.lower == pytest.approx(0.2 - 1.959964 * 0.1 / 3 ** 0.5, abs=1e-6)
+    with pytest.raises(ValueError, match="same items"):
+        figures.paired_margin(honest, P("x", DEGENERATE, 0.1, 0.0, (0.1,)), 0.95)
+
+
+def test_gate_fails_a_margin_that_only_the_means_show():
+    # the honest policy's mean is above the degenerate one's, but item by item the difference is noise:
+    # differences +0.3, -0.2, +0.3, -0.2 (mean 0.05, sd 0.289, standard error 0.144)
+    noisy = [P("h", HONEST, 0.55, 0.5, (0.8, 0.3, 0.8, 0.3)), P("s", DEGENERATE, 0.5, 0.0, (0.5, 0.5, 0.5, 0.5)),
+             P("b", BASELINE, 0.9, 0.6, (0.9, 0.9, 0.9, 0.9))]
+    paired = figures.gate(noisy, "m", AuditThresholds(min_kendall=0.0, quality_floor=0.25))
+    assert paired.checks["honest_margin"] and not paired.checks["paired_honest_margin"]
+    assert paired.checks["paired_baseline_margin"]
+    assert "'s' is not below 'h' item by item" in paired.reasons[0]
+    assert figures.gate(noisy, "m", AuditThresholds(min_kendall=0.0, paired_confidence=0.0)).passed
+
+
 def test_attribution_by_hand():
     config = load_reward_config("contract_review_deterministic")  # review 0.9, length 0.05, language 0.05
     shares = figures.attribution({"review": 0.8, "length": 1.0, "language": 0.5}, config)
@@ -108,8 +132,9 @@ def test_the_empty_answer_pays_what_its_misses_cost(review):
     empty = Policy("empty", DEGENERATE, lambda item, rng: '{"comments": []}')
     gold = Policy("gold", HONEST, lambda item, rng: task.render_gold(item))
     scored = score_policy(empty, items, task, bundle)
-    # two windows with 2 gold pairs each: review credit 1 - 2/4; two clean windows: 1. Reward = 0.9 * review + 0.1
-    assert scored.rewards == pytest.approx([0.55, 0.55, 1.0, 1.0])
+    # two windows with 2 gold pairs each: 2 misses and the missed window, review credit 1 - (2 + 4) / 8;
+    # two clean windows: 1. Reward = 0.9 * review + 0.1
+    assert scored.rewards == pytest.approx([0.325, 0.325, 1.0, 1.0])
     assert scored.metrics["risk_f1"] == 0.0 and scored.metrics["risk_recall"] == 0.0  # 4 gold pairs missed
     assert score_policy(gold, items, task, bundle).rewards == pytest.approx([1.0] * 4)
 
@@ -135,9 +160,9 @@ def test_scripted_judge_is_fooled_only_where_the_reward_lets_it_see(review):
     fooled = score_policy(sneaky, items, task, bundle, ScriptedRubricJudge(bundle, (RUBRIC_RESTATED,)))
     honest = score_policy(sneaky, items, task, bundle, ScriptedRubricJudge(bundle))
     assert honest.components["judge_grounding"] == [0.0] * 4 and fooled.components["judge_grounding"] == [1.0] * 4
-    # the judge scales the deterministic credit: fooling it adds 0.9 * review * 0.25 * (1 - honest judge mean)
+    # the judge scales the deterministic credit: fooling it adds 0.9 * review * 0.15 * (1 - honest judge mean)
     for r_fooled, r_honest, review in zip(fooled.rewards, honest.rewards, honest.components["review"], strict=True):
-        assert r_fooled - r_honest == pytest.approx(0.9 * review * 0.25 * 0.5)  # grounding 0 -> 1, actionable 1
+        assert r_fooled - r_honest == pytest.approx(0.9 * review * 0.15 * 0.5)  # grounding 0 -> 1, actionable 1
 
 
 # --- the CLI -------------------------------------------------------------------------------------------
@@ -150,7 +175,9 @@ def _audit(tmp_path, data_root, *args):
 
 
 def test_cli_shipped_reward_passes_and_format_only_fails_naming_the_policy(tmp_path, data_root):
-    passed = _audit(tmp_path, data_root, "task=contract_review", "reward=contract_review_deterministic", "limit=40")
+    # the whole test split (482 windows, ~30 s): the paired check needs it, 40 windows cannot tell keep25_ff15
+    # from the look-alike excerpts item by item
+    passed = _audit(tmp_path, data_root, "task=contract_review", "reward=contract_review_deterministic")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     report = json.loads((tmp_path / "out/contract_review-contract_review_deterministic/reward_audit.json").read_text())
     assert report["passed"] and {p["name"] for p in report["policies"]} >= {"gold", "empty", "tfidf_baseline"}
@@ -198,7 +225,11 @@ def test_every_shipped_reward_passes_its_audit(task_name, data_root, tmp_path):
         from evals.reward_audit.policies import family_for
 
         policies = [p for p in family_for(bundle.scorer).build(task, items) if p.kind != BASELINE]
-    result = runner.audit(task, bundle, items, policies=policies)
+    # On these samples the paired check has too few items to resolve the weakest honest policy from the best
+    # degenerate one; it runs on the whole splits (the CLI test above, docs/reward_design.md). The means must
+    # still be in order here.
+    thresholds = dataclasses.replace(bundle.reward.audit, paired_confidence=0.0)
+    result = runner.audit(task, bundle, items, policies=policies, thresholds=thresholds)
     assert result.passed, result.reasons
     kinds = {p.kind for p in result.policies}
     assert {HONEST, DEGENERATE} <= kinds

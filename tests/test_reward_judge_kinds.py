@@ -21,10 +21,10 @@ from fakes.bedrock_server import FakeBedrock, Script, reply
 
 pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 
-def gold_like(judge: float, share: float = 0.25) -> float:
+def gold_like(judge: float, share: float = 0.15) -> float:
     """The reward of an answer the deterministic checks score as gold (review credit, length and language at
-    1.0), by the configs' formula: 0.9 * review * (1 - share + share * judge) + 0.05 + 0.05 (share 0.25 for
-    the scale reward, 0.15 for the preference reward)."""
+    1.0), by the configs' formula: 0.9 * review * (1 - share + share * judge) + 0.05 + 0.05 (share 0.15 for
+    the scale and the preference reward)."""
     return 0.9 * (1 - share + share * judge) + 0.05 + 0.05
 
 
@@ -182,7 +182,7 @@ def test_preference_reward_from_both_orders(task, risky, rule, preference, consi
     assert all(task.render_gold(row) in (pair[0] + pair[1]) for pair in shown)
     metrics = _metrics(results[0])
     assert (metrics["judge_preference"], metrics["judge_position_consistency"]) == (preference, consistent)
-    assert results[0]["aggregate_reward_score"] == pytest.approx(gold_like(preference, 0.15), abs=1e-12)
+    assert results[0]["aggregate_reward_score"] == pytest.approx(gold_like(preference), abs=1e-12)
     assert log["errors"] == {}
 
 

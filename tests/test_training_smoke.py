@@ -116,4 +116,6 @@ def test_sweep_evaluates_each_served_checkpoint(trained, tmp_path, data_root):
     result = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
     assert [p["step"] for p in result["curves"]["reward"]] == [0, 1]
     assert (tmp_path / "sweep" / "sweep.png").stat().st_size > 10_000
+    latest = json.loads((layout.root / "sweep" / "sweep.json").read_text())  # what suite=trained's report reads
+    assert latest["curves"] == result["curves"] and (layout.root / "sweep" / "sweep.png").is_file()
     shutil.rmtree(tmp_path / "sweep")

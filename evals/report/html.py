@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evals.report import fmt, verdict, view
+from evals.report import fmt, sweep, verdict, view
 from evals.report.htmlkit import Safe, el, join, png_img
 from evals.report.plots import RenderedFigure
 
@@ -220,6 +220,23 @@ def _stand_ins(nightly: Mapping[str, Any]) -> Safe | None:
     if not text:
         return None
     return el("section", el("b", "Stand-in roles. "), str(text), class_="banner standin", id="stand-ins")
+
+
+def _sweep(nightly: Mapping[str, Any], fig: RenderedFigure | None) -> Safe | None:
+    """Reward and production metrics per RFT checkpoint, with the divergence flags (the reward-hacking alarm)."""
+    data = view.mapping(nightly.get("sweep"))
+    if fig is None:
+        return None
+    table = None
+    if data.get("curves"):
+        header, rows = sweep.table_rows(data)
+        table = el("table", el("thead", el("tr", [el("th", h) for h in header])),
+                   el("tbody", [el("tr", [el("td", c) for c in row]) for row in rows]))
+    flags = [el("li", line) for line in sweep.flag_lines(data)] if data.get("curves") else []
+    return el("section", el("h2", "Checkpoint sweep"),
+              el("p", f"Every saved RFT checkpoint on the same held-out items (step 0 = the SFT model); from "
+                      f"{data.get('source', '?')}.", class_="legend"),
+              _figure(fig), table, el("ul", flags) if flags else None, id="sweep")
 
 
 def _verdict_cell(d: view.Delta | None) -> Safe:
@@ -487,7 +504,7 @@ def render_html(nightly: Mapping[str, Any], figures: Mapping[str, Sequence[Rende
                 for i, (name, task) in enumerate(tasks)]
     title = f"rft-evals nightly · {nightly.get('suite') or 'suite'}"
     body = el("main", el("h1", title), _stand_ins(nightly), _verdict(nightly), _gate(nightly),
-              _meta(nightly, role_map), _suite_summary(nightly), toc,
+              _sweep(nightly, sweep.rendered(nightly)), _meta(nightly, role_map), _suite_summary(nightly), toc,
               sections or el("p", "The nightly run holds no tasks.", class_="note"),
               el("footer", "Rendered from nightly.json by evals.report; this file is self-contained "
                            "(inline CSS, embedded images, no scripts)."))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evals.report import fmt, verdict, view
+from evals.report import fmt, sweep, verdict, view
 
 MAX_METRIC_ROWS = 4
 MAX_GATE_LINES = 8
@@ -28,6 +28,15 @@ def cell(value: Any) -> str:
 def _stand_in_lines(nightly: Mapping[str, Any]) -> list[str]:
     text = nightly.get("stand_ins")
     return [f"> **Stand-in roles.** {cell(text)}", ""] if text else []
+
+
+def _sweep_lines(nightly: Mapping[str, Any]) -> list[str]:
+    data = view.mapping(nightly.get("sweep"))
+    if not data:
+        return []
+    if not data.get("curves"):
+        return [f"**Checkpoint sweep:** {cell(data.get('note') or 'no curves')}", ""]
+    return [sweep.markdown(data, data.get("limit"), heading="###"), ""]
 
 
 def _verdict_cell(d: view.Delta | None) -> str:
@@ -175,7 +184,7 @@ def render_markdown(nightly: Mapping[str, Any], html_name: str | None = None) ->
     if nightly.get("git_commit"):
         head += f" · commit `{cell(str(nightly.get('git_commit'))[:10])}`"
     lines = [head, "", *_stand_in_lines(nightly), *_verdict_lines(nightly), *_gate_lines(nightly), "",
-             *_summary_lines(nightly)]
+             *_sweep_lines(nightly), *_summary_lines(nightly)]
     for name, task in view.mapping(nightly.get("tasks")).items():
         lines += _task_lines(str(name), view.mapping(task), view.task_roles(nightly, view.mapping(task)), nightly)
     if html_name:

@@ -4,7 +4,10 @@
 - hackability margins: the weakest honest policy whose metric reaches the quality floor, minus the best
   degenerate policy; and the best baseline minus the best degenerate policy (> 0: no degenerate answer pays);
 - attribution: how much each reward component adds to a policy's mean reward;
-- the gate: tau over honest policies and baselines >= min_kendall, both margins above their minimum."""
+- paired margins: the same differences item by item (both policies answer the same items), with the lower
+  bound of a normal confidence interval of the mean difference, so a margin inside the noise does not pass;
+- the gate: tau over honest policies and baselines >= min_kendall, both margins above their minimum (on the
+  paired lower bounds when `paired_confidence` > 0)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ class PolicyPoint:
     kind: str
     reward: float  # mean reward
     metric: float  # the headline production metric
+    rewards: tuple[float, ...] = ()  # per item, in the audited items' order (for the paired margins)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,44 @@ def margins(points: Sequence[PolicyPoint], quality_floor: float) -> Margins:
     )
 
 
+@dataclass(frozen=True)
+class PairedMargin:
+    better: str  # the honest policy or baseline that must earn more
+    worse: str  # the degenerate policy
+    mean: float  # mean per-item difference better - worse
+    lower: float  # its lower confidence bound
+    n: int
+
+
+def paired_margin(better: PolicyPoint, worse: PolicyPoint, confidence: float) -> PairedMargin:
+    """Mean of the per-item reward differences and the lower bound of its normal confidence interval."""
+    from statistics import NormalDist, fmean, stdev
+
+    if len(better.rewards) != len(worse.rewards) or not better.rewards:
+        raise ValueError(f"paired margin of {better.name!r} and {worse.name!r} needs per-item rewards on the same "
+                         f"items, got {len(better.rewards)} and {len(worse.rewards)}")
+    diffs = [b - w for b, w in zip(better.rewards, worse.rewards, strict=True)]
+    mean = fmean(diffs)
+    spread = stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.inf
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    return PairedMargin(better.name, worse.name, mean, mean - z * spread if spread else mean, len(diffs))
+
+
+def weakest_pairs(points: Sequence[PolicyPoint], quality_floor: float,
+                  confidence: float) -> tuple[PairedMargin | None, PairedMargin | None]:
+    """The pair with the smallest lower bound among (honest policy at or above the floor, degenerate policy)
+    and among (best baseline, degenerate policy); None where a side is missing."""
+    degenerate = [p for p in points if p.kind == DEGENERATE]
+    honest = [p for p in points if p.kind == HONEST and math.isfinite(p.metric) and p.metric >= quality_floor]
+    baseline = _best([p for p in points if p.kind == BASELINE])
+
+    def weakest(better: Sequence[PolicyPoint]) -> PairedMargin | None:
+        pairs = [paired_margin(b, d, confidence) for b in better for d in degenerate]
+        return min(pairs, key=lambda pm: pm.lower) if pairs else None
+
+    return weakest(honest), weakest([baseline] if baseline else [])
+
+
 def attribution(component_means: Mapping[str, float], config: RewardConfig) -> dict[str, float]:
     """Each component's share of the mean reward on the unit scale: weight * mean / total weight for a
     weighted config. A formula has no additive split: its component means are returned as they are."""
@@ -93,6 +135,8 @@ class GateResult:
     kendall: RankAgreement | None = None
     margins: Margins | None = None
     checks: dict[str, bool] = field(default_factory=dict)
+    paired_honest: PairedMargin | None = None  # the weakest paired margin, honest vs degenerate
+    paired_baseline: PairedMargin | None = None
 
 
 def gate(points: Sequence[PolicyPoint], metric: str, thresholds: AuditThresholds) -> GateResult:
@@ -115,7 +159,18 @@ def gate(points: Sequence[PolicyPoint], metric: str, thresholds: AuditThresholds
     if not checks["baseline_margin"]:
         reasons.append(f"degenerate policy {m.best_degenerate!r} earns {m.best_degenerate_reward:.4f}, not less "
                        f"than the best baseline {m.best_baseline!r} at {m.best_baseline_reward:.4f}")
-    return GateResult(not reasons, tuple(reasons), tau, m, checks)
+    paired_honest = paired_baseline = None
+    if thresholds.paired_confidence > 0 and all(p.rewards for p in points if p.kind in (HONEST, BASELINE, DEGENERATE)):
+        paired_honest, paired_baseline = weakest_pairs(points, thresholds.quality_floor, thresholds.paired_confidence)
+        level = f"{thresholds.paired_confidence:.0%}"
+        for key, pair, minimum in (("paired_honest_margin", paired_honest, thresholds.min_margin),
+                                   ("paired_baseline_margin", paired_baseline, thresholds.min_baseline_margin)):
+            checks[key] = pair is None or pair.lower > minimum
+            if not checks[key]:
+                reasons.append(f"degenerate policy {pair.worse!r} is not below {pair.better!r} item by item: the mean "
+                               f"paired difference is {pair.mean:.4f}, its {level} lower bound {pair.lower:.4f} "
+                               f"<= {minimum}")
+    return GateResult(not reasons, tuple(reasons), tau, m, checks, paired_honest, paired_baseline)
 
 
 def mean_ci(values: Sequence[float], resamples: int = 1000, seed: int = 0,

@@ -74,8 +74,9 @@ def agreement_table(summaries: Sequence[PolicySummary]) -> list[figures.RankAgre
 
 def audit(task: Any, bundle: RewardBundle, items: Sequence[Mapping[str, Any]], *, headline: str | None = None,
           policies: Sequence[Policy] | None = None, runs: Mapping[str, Mapping[str, str]] | None = None,
-          judge: Any = None, seed: int = 0) -> AuditResult:
-    """`runs`: recorded answers, policy name -> {item id -> answer text}."""
+          judge: Any = None, seed: int = 0, thresholds: Any = None) -> AuditResult:
+    """`runs`: recorded answers, policy name -> {item id -> answer text}. `thresholds` replaces the reward
+    config's `audit:` gate (AuditThresholds)."""
     from evals.inference.progress import ProgressBar
 
     family = family_for(bundle.scorer)
@@ -94,8 +95,9 @@ def audit(task: Any, bundle: RewardBundle, items: Sequence[Mapping[str, Any]], *
         bar.close()
     summaries = [summarize(s, bundle, seed) for s in scored]
     metric = headline or family.headline
-    points = [figures.PolicyPoint(s.name, s.kind, s.reward, s.metrics.get(metric, math.nan)) for s in summaries]
-    result = figures.gate(points, metric, bundle.reward.audit)
+    points = [figures.PolicyPoint(s.name, s.kind, s.reward, s.metrics.get(metric, math.nan), tuple(p.rewards))
+              for s, p in zip(summaries, scored, strict=True)]
+    result = figures.gate(points, metric, thresholds or bundle.reward.audit)
     return AuditResult(bundle.task, bundle.reward.name, metric, len(items), summaries, agreement_table(summaries),
                        result)
 

@@ -98,6 +98,9 @@ class SuiteConfig:
     # Why the roles are not real base / SFT / RFT models (a local suite has no fine-tuned model); the report
     # shows it as a banner above the verdict. None: the roles are the real thing.
     stand_ins: str | None = None
+    # The checkpoint sweep (sweep.json of `rft-evals sweep`) to show in the report beside the verdict, for a
+    # suite whose candidates are trained checkpoints. None: no sweep section.
+    sweep: str | None = None
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any], source: str | None = None) -> SuiteConfig:
@@ -120,6 +123,7 @@ class SuiteConfig:
             gate=_gate(cfg.get("gate") or {}, where),
             baseline=BaselinePolicy.parse(cfg.get("baseline", "latest"), where),
             stand_ins=_opt_str(cfg.get("stand_ins")),
+            sweep=_opt_str(cfg.get("sweep")),
         )
 
     def task(self, name: str) -> TaskSpec:
@@ -149,7 +153,7 @@ class SuiteConfig:
 
 SUITE_KEYS = {"name", "description", "candidates", "only", "limit", "seed", "reward", "judge", "pairwise_judge",
               "overrides", "tasks", "roles", "pairs", "agreement", "gate", "baseline", "bootstrap_resamples",
-              "stand_ins"}
+              "stand_ins", "sweep"}
 TASK_KEYS = {"limit", "candidates", "only", "reward", "judge", "overrides", "roles", "agreement", "gate"}
 
 

@@ -211,6 +211,24 @@ def _fmt(value: Any, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
+def attached_sweep(path: str | None) -> dict[str, Any] | None:
+    """The checkpoint sweep the suite names (its sweep.json), with where it came from; a missing or unreadable
+    file becomes a note in the report instead of failing the night."""
+    if not path:
+        return None
+    source = Path(path)
+    if not source.is_file():
+        return {"source": str(source), "note": f"no checkpoint sweep at {source}: run `rft-evals sweep` after "
+                                                 "`rft-evals train` to see reward and metrics per RFT step here"}
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"source": str(source), "note": f"checkpoint sweep {source} unreadable: {exc}"}
+    if not isinstance(data, dict) or not isinstance(data.get("curves"), dict):
+        return {"source": str(source), "note": f"{source} is not a sweep.json of `rft-evals sweep` (no curves)"}
+    return data | {"source": str(source)}
+
+
 def run_nightly(cfg: DictConfig, run_dir: Path, console: Console | None = None) -> int:
     console = console or Console(width=None if sys.stdout.isatty() else 150)
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
@@ -260,7 +278,8 @@ def run_nightly(cfg: DictConfig, run_dir: Path, console: Console | None = None) 
             "suite": suite.name, "kind": NIGHTLY_KIND, "created": dt.datetime.now(dt.UTC).isoformat(),
             "git_commit": git_commit(), "run_id": run_id, "run_dir": str(run_dir), "baseline": baseline.to_dict(),
             "roles": _present_roles(suite, outputs), "stand_ins": suite.stand_ins, "tasks": tasks, "gate": gate,
-            "suite_summary": suite_summary(tasks, suite.agreement.reward_metric)})
+            "suite_summary": suite_summary(tasks, suite.agreement.reward_metric),
+            "sweep": attached_sweep(suite.sweep)})
         (run_dir / "nightly.json").write_text(json.dumps(nightly, indent=2, allow_nan=False), encoding="utf-8")
         code = EXIT_REGRESSION if gate.get("passed") is False else 0
         if (config.get("report") or {}).get("enabled", True):

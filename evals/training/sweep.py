@@ -1,7 +1,8 @@
 """`rft-evals sweep`: every saved RFT checkpoint (rft/steps/step-<N>.gguf, served by `rft-evals train`) and
 its starting point (step 0 = the SFT model) evaluated on the same held-out items in one `rft-evals run`; then
 the reward and each production metric against the training step with 95% CIs (sweep.png), logged to MLflow
-on a step axis, and the divergence flags (reward up while a production metric falls beyond its CI).
+on a step axis, and the divergence flags (reward up while a production metric falls beyond its CI). A copy
+goes to <checkpoints>/sweep/, where the nightly report of suite=trained picks it up.
 
     rft-evals sweep [--limit 100] [--seed 0] [--checkpoints-dir DIR] [-- hydra overrides for the run]"""
 
@@ -15,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.report.sweep import markdown as sweep_markdown
 from evals.training.layout import Layout, default_checkpoints_dir
-from evals.training.sweep_analysis import PRODUCTION, REWARD, Point, as_dict, curves, divergences
+from evals.training.sweep_analysis import Point, as_dict, curves, divergences
 
 SWEEP_KIND = "sweep"
 TEMPLATE = "smollm2_rft"  # the RFT candidate of conf/candidates/trained.yaml: every step is it with another gguf
@@ -53,34 +55,25 @@ def run_config(layout: Layout, limit: int, seed: int, overrides: Sequence[str]) 
     return cfg
 
 
-def plot(series: Mapping[str, Sequence[Point]], flags: Sequence[Any], out: Path, title: str) -> Path:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+def plot(result: Mapping[str, Any], out: Path, title: str) -> Path:
+    """sweep.png, drawn by the report's sweep figure (the nightly report embeds the same one)."""
+    from evals.report.plots import png_bytes
+    from evals.report.sweep import figure
 
-    metrics = [m for m in (REWARD, *PRODUCTION) if m in series]
-    figure = Figure(figsize=(3.2 * len(metrics), 3.0), dpi=110)
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(1, len(metrics), squeeze=False)[0]
-    flagged = {(f.metric, f.step) for f in flags}
-    for ax, metric in zip(axes, metrics, strict=True):
-        points = series[metric]
-        steps = [p.step for p in points]
-        colour = "#dd8452" if metric == REWARD else "#4c72b0"
-        ax.fill_between(steps, [p.ci_low for p in points], [p.ci_high for p in points], color=colour, alpha=0.2,
-                        linewidth=0)
-        ax.plot(steps, [p.value for p in points], marker="o", color=colour)
-        for p in points:
-            if (metric, p.step) in flagged:
-                ax.plot([p.step], [p.value], marker="X", markersize=11, color="#c62828")
-        ax.set_xticks(steps)
-        ax.set_ylim(-0.03, 1.03)  # every swept metric is a share or a reward in [0, 1]
-        ax.set_title(metric + (" (training reward)" if metric == REWARD else ""))
-        ax.set_xlabel("RFT step (0 = SFT)")
-        ax.grid(alpha=0.25)
-    figure.suptitle(title + ("  -  DIVERGENCE (red X)" if flags else "  -  no divergence"), fontsize=10)
-    figure.tight_layout()
-    figure.savefig(out)
+    out.write_bytes(png_bytes(figure(result, title)))
     return out
+
+
+def publish_latest(layout: Layout, files: Sequence[Path]) -> Path:
+    """Copy the sweep's files to <checkpoints>/sweep/, where a suite that names it (conf/suite/trained.yaml
+    `sweep:`) finds the latest sweep of these checkpoints for its report."""
+    import shutil
+
+    folder = layout.root / "sweep"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        shutil.copy2(path, folder / path.name)
+    return folder
 
 
 def log_to_mlflow(tracking: Mapping[str, Any], summary: Mapping[str, Any], series: Mapping[str, Sequence[Point]],
@@ -130,35 +123,20 @@ def sweep(layout: Layout, limit: int, seed: int, overrides: Sequence[str], out_d
     by_step = {int(name.removeprefix("step_")): entry for name, entry in summary["candidates"].items()}
     series = curves(by_step)
     flags = divergences(series)
-    result = as_dict(series, flags)
+    result = as_dict(series, flags) | {"limit": limit, "run_dir": str(run_dir)}
     (run_dir / "sweep.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    figure = plot(series, flags, run_dir / "sweep.png",
+    figure = plot(result, run_dir / "sweep.png",
                   f"checkpoint sweep: {summary['meta'].get('task', '')}, {limit} held-out items")
-    (run_dir / "sweep.md").write_text(markdown(series, flags, limit), encoding="utf-8")
+    (run_dir / "sweep.md").write_text(sweep_markdown(result, limit), encoding="utf-8")
+    files = [figure, run_dir / "sweep.json", run_dir / "sweep.md"]
+    latest = publish_latest(layout, files)
     tracking = OmegaConf.to_container(cfg.tracking, resolve=True)
-    run_id = log_to_mlflow(tracking, summary, series, flags,  # type: ignore[arg-type]
-                           [figure, run_dir / "sweep.json", run_dir / "sweep.md"],
+    run_id = log_to_mlflow(tracking, summary, series, flags, files,  # type: ignore[arg-type]
                            layout.read_manifest().get("mlflow_run_id"))
-    console.print(markdown(series, flags, limit))
-    console.print(f"sweep plot: {figure}" + (f"; MLflow sweep run {run_id}" if run_id else ""))
+    console.print(sweep_markdown(result, limit))
+    console.print(f"sweep plot: {figure} (latest copy for the nightly report: {latest})"
+                  + (f"; MLflow sweep run {run_id}" if run_id else ""))
     return 0
-
-
-def markdown(series: Mapping[str, Sequence[Point]], flags: Sequence[Any], limit: int) -> str:
-    metrics = [m for m in (REWARD, *PRODUCTION) if m in series]
-    steps = sorted({p.step for points in series.values() for p in points})
-    lines = [f"## Checkpoint sweep ({limit} held-out items; step 0 = SFT)", "",
-             "| step | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
-    for step in steps:
-        cells = []
-        for metric in metrics:
-            point = next((p for p in series[metric] if p.step == step), None)
-            cells.append("-" if point is None else f"{point.value:.3f} [{point.ci_low:.3f}, {point.ci_high:.3f}]")
-        lines.append(f"| {step} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines += ([f"- **divergence** {f.describe()}" for f in flags] or
-              ["No divergence: no step raised the reward while a production metric fell beyond its CI."])
-    return "\n".join(lines) + "\n"
 
 
 def cli(argv: list[str]) -> int:

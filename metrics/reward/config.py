@@ -19,7 +19,7 @@ REPORT_TYPES = ("Reward", "Metric")
 _TOP_KEYS = {"name", "description", "range", "neutral", "components", "formula", "gates", "judge", "lambda",
              "audit"}
 _COMPONENT_KEYS = {"metric", "judge", "weight", "report", "empty", "description", "costs", "budget"}
-_AUDIT_KEYS = {"min_kendall", "quality_floor", "min_margin", "min_baseline_margin"}
+_AUDIT_KEYS = {"min_kendall", "quality_floor", "min_margin", "min_baseline_margin", "paired_confidence"}
 
 
 class RewardConfigError(ValueError):
@@ -47,12 +47,15 @@ class AuditThresholds:
     """What `rft-evals reward audit` demands of the reward (the `audit:` key; docs/reward_design.md).
     Across answer policies: Kendall tau between mean reward and the headline production metric over the
     honest policies and baselines; every degenerate policy earns less than every honest policy whose metric
-    is at least `quality_floor` (by `min_margin`) and less than the best baseline (by `min_baseline_margin`)."""
+    is at least `quality_floor` (by `min_margin`) and less than the best baseline (by `min_baseline_margin`).
+    With `paired_confidence` > 0 the margins must hold on the lower confidence bound of each paired per-item
+    difference (honest or baseline minus degenerate, on the same items), not only on the means."""
 
     min_kendall: float = 0.9
     quality_floor: float = 0.25
     min_margin: float = 0.0
     min_baseline_margin: float = 0.0
+    paired_confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,9 @@ def _audit(data: Any, source: str) -> AuditThresholds:
     for k in ("min_kendall", "quality_floor"):
         if k in values and not -1.0 <= values[k] <= 1.0:
             raise _error(source, f"audit.{k}", f"must be in [-1, 1], got {values[k]}")
+    if "paired_confidence" in values and not 0.0 <= values["paired_confidence"] < 1.0:
+        raise _error(source, "audit.paired_confidence",
+                     f"must be in [0, 1) (0 turns the paired check off), got {values['paired_confidence']}")
     return AuditThresholds(**values)
 
 
