@@ -36,7 +36,7 @@ def test_sweep_table_and_flags_by_hand():
     assert report_sweep.flag_lines(SWEEP) == ["divergence: step 4: reward +0.320 over step 0 while risk_f1 fell"]
     calm = {**SWEEP, "divergences": []}
     assert report_sweep.flag_lines(calm)[0].startswith("No divergence")
-    md = report_sweep.markdown(SWEEP, 100, heading="###")
+    md = report_sweep.markdown(SWEEP, heading="###")
     assert md.startswith("### Checkpoint sweep (100 held-out items; step 0 = SFT)")
     assert "| 2 | 0.610 [0.560, 0.660] | 0.280 [0.230, 0.330] |" in md
 

@@ -224,19 +224,19 @@ def _stand_ins(nightly: Mapping[str, Any]) -> Safe | None:
 
 def _sweep(nightly: Mapping[str, Any], fig: RenderedFigure | None) -> Safe | None:
     """Reward and production metrics per RFT checkpoint, with the divergence flags (the reward-hacking alarm)."""
-    data = view.mapping(nightly.get("sweep"))
     if fig is None:
         return None
-    table = None
+    data = view.mapping(nightly.get("sweep"))
+    table = flags = None
     if data.get("curves"):
         header, rows = sweep.table_rows(data)
         table = el("table", el("thead", el("tr", [el("th", h) for h in header])),
                    el("tbody", [el("tr", [el("td", c) for c in row]) for row in rows]))
-    flags = [el("li", line) for line in sweep.flag_lines(data)] if data.get("curves") else []
+        flags = el("ul", [el("li", line) for line in sweep.flag_lines(data)])
     return el("section", el("h2", "Checkpoint sweep"),
               el("p", f"Every saved RFT checkpoint on the same held-out items (step 0 = the SFT model); from "
                       f"{data.get('source', '?')}.", class_="legend"),
-              _figure(fig), table, el("ul", flags) if flags else None, id="sweep")
+              _figure(fig), table, flags, id="sweep")
 
 
 def _verdict_cell(d: view.Delta | None) -> Safe:

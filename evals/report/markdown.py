@@ -36,7 +36,7 @@ def _sweep_lines(nightly: Mapping[str, Any]) -> list[str]:
         return []
     if not data.get("curves"):
         return [f"**Checkpoint sweep:** {cell(data.get('note') or 'no curves')}", ""]
-    return [sweep.markdown(data, data.get("limit"), heading="###"), ""]
+    return [sweep.markdown(data, heading="###"), ""]
 
 
 def _verdict_cell(d: view.Delta | None) -> str:

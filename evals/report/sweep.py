@@ -10,13 +10,16 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from evals.report.plots import RenderedFigure, png_bytes
+
 REWARD = "reward"  # the training reward's curve: drawn first, in its own colour
 REWARD_COLOUR, METRIC_COLOUR, FLAG_COLOUR = "#dd8452", "#4c72b0", "#c62828"
 
 
 def _metrics(sweep: Mapping[str, Any]) -> list[str]:
+    """The curves' metrics in their stored order, the reward first."""
     curves = sweep.get("curves") or {}
-    return sorted(curves, key=lambda m: (m != REWARD, list(curves).index(m)))
+    return [m for m in curves if m == REWARD] + [m for m in curves if m != REWARD]
 
 
 def figure(sweep: Mapping[str, Any], title: str) -> Figure:
@@ -74,20 +77,18 @@ def flag_lines(sweep: Mapping[str, Any]) -> list[str]:
             ["No divergence: no step raised the reward while a production metric fell beyond its CI."])
 
 
-def markdown(sweep: Mapping[str, Any], limit: int | None, heading: str = "##") -> str:
+def markdown(sweep: Mapping[str, Any], heading: str = "##") -> str:
     header, rows = table_rows(sweep)
-    items = f"{limit} held-out items; " if limit else ""
+    items = f"{sweep['limit']} held-out items; " if sweep.get("limit") else ""
     lines = [f"{heading} Checkpoint sweep ({items}step 0 = SFT)", "", "| " + " | ".join(header) + " |",
              "|---" * len(header) + "|", *("| " + " | ".join(row) + " |" for row in rows), ""]
     lines += [f"- **{line}**" if line.startswith("divergence") else f"- {line}" for line in flag_lines(sweep)]
     return "\n".join(lines) + "\n"
 
 
-def rendered(nightly: Mapping[str, Any]) -> Any:
+def rendered(nightly: Mapping[str, Any]) -> RenderedFigure | None:
     """The nightly's sweep as a RenderedFigure (key "sweep"), a note when the suite named a sweep that is not
     there, or None when the suite names no sweep."""
-    from evals.report.plots import RenderedFigure, png_bytes
-
     sweep = nightly.get("sweep")
     if not isinstance(sweep, Mapping):
         return None

@@ -64,11 +64,24 @@ def _best(points: Sequence[PolicyPoint]) -> PolicyPoint | None:
     return max(points, key=lambda p: p.reward) if points else None
 
 
+def _degenerate(points: Sequence[PolicyPoint]) -> list[PolicyPoint]:
+    return [p for p in points if p.kind == DEGENERATE]
+
+
+def _honest_at_floor(points: Sequence[PolicyPoint], quality_floor: float) -> list[PolicyPoint]:
+    """The honest policies the gate protects: those whose headline metric reaches the floor."""
+    return [p for p in points if p.kind == HONEST and math.isfinite(p.metric) and p.metric >= quality_floor]
+
+
+def _best_baseline(points: Sequence[PolicyPoint]) -> PolicyPoint | None:
+    return _best([p for p in points if p.kind == BASELINE])
+
+
 def margins(points: Sequence[PolicyPoint], quality_floor: float) -> Margins:
-    degenerate = _best([p for p in points if p.kind == DEGENERATE])
-    honest = [p for p in points if p.kind == HONEST and math.isfinite(p.metric) and p.metric >= quality_floor]
+    degenerate = _best(_degenerate(points))
+    honest = _honest_at_floor(points, quality_floor)
     weakest = min(honest, key=lambda p: p.reward) if honest else None
-    baseline = _best([p for p in points if p.kind == BASELINE])
+    baseline = _best_baseline(points)
     worst = degenerate.reward if degenerate else math.nan
     return Margins(
         degenerate.name if degenerate else None, worst,
@@ -99,22 +112,21 @@ def paired_margin(better: PolicyPoint, worse: PolicyPoint, confidence: float) ->
     mean = fmean(diffs)
     spread = stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.inf
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    return PairedMargin(better.name, worse.name, mean, mean - z * spread if spread else mean, len(diffs))
+    return PairedMargin(better.name, worse.name, mean, mean - z * spread, len(diffs))
 
 
 def weakest_pairs(points: Sequence[PolicyPoint], quality_floor: float,
                   confidence: float) -> tuple[PairedMargin | None, PairedMargin | None]:
     """The pair with the smallest lower bound among (honest policy at or above the floor, degenerate policy)
     and among (best baseline, degenerate policy); None where a side is missing."""
-    degenerate = [p for p in points if p.kind == DEGENERATE]
-    honest = [p for p in points if p.kind == HONEST and math.isfinite(p.metric) and p.metric >= quality_floor]
-    baseline = _best([p for p in points if p.kind == BASELINE])
+    degenerate = _degenerate(points)
+    baseline = _best_baseline(points)
 
     def weakest(better: Sequence[PolicyPoint]) -> PairedMargin | None:
         pairs = [paired_margin(b, d, confidence) for b in better for d in degenerate]
         return min(pairs, key=lambda pm: pm.lower) if pairs else None
 
-    return weakest(honest), weakest([baseline] if baseline else [])
+    return weakest(_honest_at_floor(points, quality_floor)), weakest([baseline] if baseline else [])
 
 
 def attribution(component_means: Mapping[str, float], config: RewardConfig) -> dict[str, float]:
@@ -137,6 +149,12 @@ class GateResult:
     checks: dict[str, bool] = field(default_factory=dict)
     paired_honest: PairedMargin | None = None  # the weakest paired margin, honest vs degenerate
     paired_baseline: PairedMargin | None = None
+
+    @property
+    def paired(self) -> dict[str, PairedMargin]:
+        """The paired margins that were computed, by side ("honest", "baseline")."""
+        return {label: pair for label, pair in (("honest", self.paired_honest), ("baseline", self.paired_baseline))
+                if pair is not None}
 
 
 def gate(points: Sequence[PolicyPoint], metric: str, thresholds: AuditThresholds) -> GateResult:

@@ -29,8 +29,7 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
         "passed": result.passed, "reasons": result.reasons, "checks": result.gate.checks,
         "kendall": asdict(result.gate.kendall) if result.gate.kendall else None,
         "margins": asdict(result.gate.margins) if result.gate.margins else None,
-        "paired": {label: asdict(pair) for label, pair in (("honest", result.gate.paired_honest),
-                                                          ("baseline", result.gate.paired_baseline)) if pair},
+        "paired": {label: asdict(pair) for label, pair in result.gate.paired.items()},
         "agreement": [asdict(a) for a in result.agreement],
         "policies": [asdict(p) for p in result.policies],
         "judge": result.judge, "settings": result.settings,
@@ -79,10 +78,9 @@ def to_markdown(result: AuditResult, extra_metrics: tuple[str, ...] = ()) -> str
                      f"({m.best_degenerate}, {_f(m.best_degenerate_reward)}) = {_f(m.honest_margin)}")
         lines.append(f"- Baseline margin: best baseline ({m.best_baseline}, {_f(m.best_baseline_reward)}) minus best "
                      f"degenerate = {_f(m.baseline_margin)}")
-    for label, pair in (("honest", g.paired_honest), ("baseline", g.paired_baseline)):
-        if pair:
-            lines.append(f"- Weakest paired {label} margin ({pair.n} items): {pair.better} minus {pair.worse} = "
-                         f"{_f(pair.mean)}, lower confidence bound {_f(pair.lower)}")
+    for label, pair in g.paired.items():
+        lines.append(f"- Weakest paired {label} margin ({pair.n} items): {pair.better} minus {pair.worse} = "
+                     f"{_f(pair.mean)}, lower confidence bound {_f(pair.lower)}")
     lines += ["", "Rank agreement across all policies (mean reward vs each production metric):", "",
               "| metric | Kendall | Spearman | policies |", "|---|---|---|---|"]
     lines += [f"| {a.metric} | {_f(a.kendall)} | {_f(a.spearman)} | {a.n} |" for a in result.agreement

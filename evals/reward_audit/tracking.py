@@ -17,9 +17,8 @@ def audit_metrics(result: AuditResult) -> dict[str, float]:
     if result.gate.margins:
         metrics["audit/honest_margin"] = result.gate.margins.honest_margin
         metrics["audit/baseline_margin"] = result.gate.margins.baseline_margin
-    for label, pair in (("honest", result.gate.paired_honest), ("baseline", result.gate.paired_baseline)):
-        if pair:
-            metrics[f"audit/paired_{label}_margin_lower"] = pair.lower
+    for label, pair in result.gate.paired.items():
+        metrics[f"audit/paired_{label}_margin_lower"] = pair.lower
     for p in result.policies:
         metrics[f"reward/{p.name}"] = p.reward
         metrics[f"{result.headline}/{p.name}"] = p.metrics.get(result.headline, math.nan)

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.report.plots import png_bytes
+from evals.report.sweep import figure as sweep_figure
 from evals.report.sweep import markdown as sweep_markdown
 from evals.training.layout import Layout, default_checkpoints_dir
 from evals.training.sweep_analysis import Point, as_dict, curves, divergences
@@ -57,10 +59,7 @@ def run_config(layout: Layout, limit: int, seed: int, overrides: Sequence[str]) 
 
 def plot(result: Mapping[str, Any], out: Path, title: str) -> Path:
     """sweep.png, drawn by the report's sweep figure (the nightly report embeds the same one)."""
-    from evals.report.plots import png_bytes
-    from evals.report.sweep import figure
-
-    out.write_bytes(png_bytes(figure(result, title)))
+    out.write_bytes(png_bytes(sweep_figure(result, title)))
     return out
 
 
@@ -127,13 +126,13 @@ def sweep(layout: Layout, limit: int, seed: int, overrides: Sequence[str], out_d
     (run_dir / "sweep.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     figure = plot(result, run_dir / "sweep.png",
                   f"checkpoint sweep: {summary['meta'].get('task', '')}, {limit} held-out items")
-    (run_dir / "sweep.md").write_text(sweep_markdown(result, limit), encoding="utf-8")
+    (run_dir / "sweep.md").write_text(sweep_markdown(result), encoding="utf-8")
     files = [figure, run_dir / "sweep.json", run_dir / "sweep.md"]
     latest = publish_latest(layout, files)
     tracking = OmegaConf.to_container(cfg.tracking, resolve=True)
     run_id = log_to_mlflow(tracking, summary, series, flags, files,  # type: ignore[arg-type]
                            layout.read_manifest().get("mlflow_run_id"))
-    console.print(sweep_markdown(result, limit))
+    console.print(sweep_markdown(result))
     console.print(f"sweep plot: {figure} (latest copy for the nightly report: {latest})"
                   + (f"; MLflow sweep run {run_id}" if run_id else ""))
     return 0
